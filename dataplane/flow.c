@@ -1,0 +1,164 @@
+/* Per-worker flow table: an rte_hash keyed by the canonical 5-tuple (both
+ * directions map to one entry, VLAN tags ignored), the flow array indexed
+ * by the hash's key position, and an intrusive LRU list used for timeouts
+ * and eviction. Only the owning worker touches it: no locks. */
+#include <errno.h>
+#include <stdio.h>
+
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include "sluice.h"
+
+#define SL_NONE UINT32_MAX
+
+int sl_flows_init(struct sl_worker *w, uint32_t n)
+{
+	char name[RTE_HASH_NAMESIZE];
+	struct rte_hash_parameters hp = {
+		.entries = n,
+		.key_len = sizeof(struct sl_flow_key),
+		.hash_func = rte_hash_crc,
+		.hash_func_init_val = 0x5117ce,
+		.socket_id = w->socket,
+		/* guaranteed capacity: a full table is a counted overload, not a
+		 * hash-collision accident */
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+
+	snprintf(name, sizeof(name), "sl_flows_%u", w->idx);
+	hp.name = name;
+	w->flow_hash = rte_hash_create(&hp);
+	if (w->flow_hash == NULL)
+		return -ENOMEM;
+	w->flows = rte_zmalloc_socket("sl_flows", (size_t)n * sizeof(struct sl_flow),
+				      RTE_CACHE_LINE_SIZE, w->socket);
+	if (w->flows == NULL) {
+		rte_hash_free(w->flow_hash);
+		w->flow_hash = NULL;
+		return -ENOMEM;
+	}
+	w->nflows = n;
+	w->lru_head = w->lru_tail = SL_NONE;
+	return 0;
+}
+
+void sl_flows_free(struct sl_worker *w)
+{
+	rte_hash_free(w->flow_hash);
+	rte_free(w->flows);
+	w->flow_hash = NULL;
+	w->flows = NULL;
+}
+
+void sl_flow_key_make(const struct sl_pkt *p, struct sl_flow_key *k, int *from_a)
+{
+	unsigned alen = p->ipver == 4 ? 4 : 16;
+	int cmp = memcmp(p->src.b, p->dst.b, alen);
+
+	memset(k, 0, sizeof(*k));
+	if (cmp == 0)
+		cmp = (int)p->sport - (int)p->dport;
+	k->proto = p->l4proto;
+	k->family = p->ipver;
+	if (cmp <= 0) {
+		memcpy(k->a, p->src.b, alen);
+		memcpy(k->b, p->dst.b, alen);
+		k->pa = p->sport;
+		k->pb = p->dport;
+		*from_a = 1;
+	} else {
+		memcpy(k->a, p->dst.b, alen);
+		memcpy(k->b, p->src.b, alen);
+		k->pa = p->dport;
+		k->pb = p->sport;
+		*from_a = 0;
+	}
+}
+
+static inline uint32_t flow_idx(const struct sl_worker *w, const struct sl_flow *f)
+{
+	return (uint32_t)(f - w->flows);
+}
+
+static void lru_unlink(struct sl_worker *w, struct sl_flow *f)
+{
+	if (f->lru_prev != SL_NONE)
+		w->flows[f->lru_prev].lru_next = f->lru_next;
+	else
+		w->lru_head = f->lru_next;
+	if (f->lru_next != SL_NONE)
+		w->flows[f->lru_next].lru_prev = f->lru_prev;
+	else
+		w->lru_tail = f->lru_prev;
+	f->lru_prev = f->lru_next = SL_NONE;
+}
+
+static void lru_append(struct sl_worker *w, struct sl_flow *f)
+{
+	uint32_t i = flow_idx(w, f);
+
+	f->lru_next = SL_NONE;
+	f->lru_prev = w->lru_tail;
+	if (w->lru_tail != SL_NONE)
+		w->flows[w->lru_tail].lru_next = i;
+	else
+		w->lru_head = i;
+	w->lru_tail = i;
+}
+
+void sl_flow_touch(struct sl_worker *w, struct sl_flow *f)
+{
+	f->last_tsc = w->now_tsc;
+	if (w->lru_tail == flow_idx(w, f))
+		return;
+	lru_unlink(w, f);
+	lru_append(w, f);
+}
+
+/* Remove a flow from the table. Its inspection state must already be
+ * released (see worker.c end_flow). */
+void sl_flow_release(struct sl_worker *w, struct sl_flow *f)
+{
+	if (!f->in_use)
+		return;
+	lru_unlink(w, f);
+	rte_hash_del_key(w->flow_hash, &f->key);
+	f->in_use = 0;
+	w->st.flows_active--;
+}
+
+struct sl_flow *sl_flow_lookup_or_create(struct sl_worker *w, const struct sl_flow_key *k,
+					 hash_sig_t sig, int *created)
+{
+	int32_t pos = rte_hash_lookup_with_hash(w->flow_hash, k, sig);
+	struct sl_flow *f;
+
+	*created = 0;
+	if (pos >= 0)
+		return &w->flows[pos];
+	pos = rte_hash_add_key_with_hash(w->flow_hash, k, sig);
+	if (pos < 0)
+		return NULL;
+	f = &w->flows[pos];
+	memset(f, 0, sizeof(*f));
+	f->key = *k;
+	f->in_use = 1;
+	f->last_tsc = w->now_tsc;
+	f->first_ns = w->now_ns;
+	/* unique per run: nonce (16 bits) | worker (8) | sequence (40) */
+	f->id = (sl_dp.run_nonce << 48) | ((uint64_t)w->idx << 40) |
+		(++w->flow_seq & ((1ull << 40) - 1));
+	f->lru_prev = f->lru_next = SL_NONE;
+	lru_append(w, f);
+	w->st.flows_created++;
+	w->st.flows_active++;
+	*created = 1;
+	return f;
+}
+
+/* The least recently used flow, or NULL. */
+struct sl_flow *sl_flow_lru_head(struct sl_worker *w)
+{
+	return w->lru_head == SL_NONE ? NULL : &w->flows[w->lru_head];
+}

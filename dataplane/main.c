@@ -1,0 +1,698 @@
+/* sluice: the dataplane application. Live mode takes EAL options and a
+ * config file; offline mode (--pcap) starts DPDK itself with a net_pcap
+ * device and runs the same code path over a capture. The main lcore loads
+ * policies, writes records and serves the control socket; workers forward
+ * and inspect. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pcap/pcap.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_random.h>
+
+#include "sluice.h"
+#include "sluice/records.h"
+
+struct sl_dataplane sl_dp;
+
+struct opts {
+	const char *config;
+	const char *pcap_in;
+	const char *pcap_out;
+	const char *policy;
+	const char *records;
+	const char *socket;
+	unsigned loop;
+	unsigned mem_mb;
+	bool json;
+	bool quiet;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sluice [EAL options] -- --config FILE [--policy P] [--records DIR] [--socket PATH]\n"
+		"       sluice --pcap IN.pcap --out OUT.pcap --policy POLICY [--records DIR]\n"
+		"              [--config FILE] [--socket PATH] [--loop N] [--mem MB] [--json]\n"
+		"\n"
+		"Live mode runs on the ports EAL gives it (NICs, virtio, any vdev).\n"
+		"Offline mode runs the same code path over a capture and prints a summary.\n");
+}
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+	__atomic_store_n(&sl_dp.stop, 1, __ATOMIC_RELAXED);
+}
+
+static int parse_app_args(int argc, char **argv, struct opts *o)
+{
+	static const struct option lo[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "pcap", required_argument, NULL, 'i' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "records", required_argument, NULL, 'r' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "loop", required_argument, NULL, 'l' },
+		{ "mem", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'c': o->config = optarg; break;
+		case 'i': o->pcap_in = optarg; break;
+		case 'o': o->pcap_out = optarg; break;
+		case 'p': o->policy = optarg; break;
+		case 'r': o->records = optarg; break;
+		case 's': o->socket = optarg; break;
+		case 'l': o->loop = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'm': o->mem_mb = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'j': o->json = true; break;
+		case 'q': o->quiet = true; break;
+		case 'h': usage(stdout); exit(0);
+		default: return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "sluice: unexpected argument '%s'\n", argv[optind]);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- offline mode helpers -------------------------------------------- */
+
+static long count_pcap(const char *path)
+{
+	char err[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *d;
+	pcap_t *p = pcap_open_offline(path, err);
+	long n = 0;
+
+	if (p == NULL) {
+		fprintf(stderr, "sluice: %s: %s\n", path, err);
+		return -EINVAL;
+	}
+	while (pcap_next_ex(p, &h, &d) == 1)
+		n++;
+	pcap_close(p);
+	return n;
+}
+
+static int build_eal_args(const struct opts *o, char ***out)
+{
+	static char *args[32];
+	static char vdev[2 * 4096 + 64], lcores[64], mem[16];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int n = 0;
+
+	if (strchr(o->pcap_in, ',') || strchr(o->pcap_out, ',')) {
+		fprintf(stderr, "sluice: capture paths may not contain ','\n");
+		return -EINVAL;
+	}
+	snprintf(vdev, sizeof(vdev), "net_pcap0,rx_pcap=%s,tx_pcap=%s%s", o->pcap_in,
+		 o->pcap_out, o->loop > 1 ? ",infinite_rx=1" : "");
+	/* two lcores (main + one worker) floating over every CPU */
+	snprintf(lcores, sizeof(lcores), "0@(0-%ld),1@(0-%ld)", ncpu - 1, ncpu - 1);
+	snprintf(mem, sizeof(mem), "%u", o->mem_mb ? o->mem_mb : 1024);
+	args[n++] = "sluice";
+	args[n++] = "--lcores";
+	args[n++] = lcores;
+	args[n++] = "--no-huge";
+	args[n++] = "--no-pci";
+	args[n++] = "--no-shconf";
+	args[n++] = "--no-telemetry";
+	args[n++] = "-m";
+	args[n++] = mem;
+	args[n++] = "--log-level=*:warning";
+	args[n++] = "--vdev";
+	args[n++] = vdev;
+	args[n] = NULL;
+	*out = args;
+	return n;
+}
+
+/* ---- setup --------------------------------------------------------------- */
+
+static uint8_t sym_rss_key[40] = {
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+	0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
+};
+
+static int port_init(uint16_t port)
+{
+	struct rte_eth_conf conf;
+	struct rte_eth_dev_info info;
+	uint16_t nq = sl_dp.nworkers;
+	uint16_t rxd = sl_dp.cfg.rx_desc, txd = sl_dp.cfg.tx_desc;
+	int rc;
+
+	memset(&conf, 0, sizeof(conf));
+	if (!rte_eth_dev_is_valid_port(port)) {
+		fprintf(stderr, "sluice: port %u does not exist (%u ports available)\n", port,
+			rte_eth_dev_count_avail());
+		return -ENODEV;
+	}
+	rc = rte_eth_dev_info_get(port, &info);
+	if (rc < 0)
+		return rc;
+	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
+		fprintf(stderr, "sluice: port %u has %u rx / %u tx queues, %u workers need %u\n",
+			port, info.max_rx_queues, info.max_tx_queues, nq, nq);
+		return -EINVAL;
+	}
+	if (nq > 1 && info.flow_type_rss_offloads) {
+		/* symmetric key over addresses only: both directions of a flow
+		 * and all fragments of a datagram reach the same worker */
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_key = sym_rss_key;
+		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(sym_rss_key);
+		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & info.flow_type_rss_offloads;
+	}
+	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	rc = rte_eth_dev_configure(port, nq, nq, &conf);
+	if (rc < 0) {
+		fprintf(stderr, "sluice: port %u: configure: %s\n", port, strerror(-rc));
+		return rc;
+	}
+	rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	for (uint16_t q = 0; q < nq; q++) {
+		struct sl_worker *w = sl_dp.w[q];
+
+		rc = rte_eth_rx_queue_setup(port, q, rxd, w->socket, NULL, w->pool);
+		if (rc == 0)
+			rc = rte_eth_tx_queue_setup(port, q, txd, w->socket, NULL);
+		if (rc < 0) {
+			fprintf(stderr, "sluice: port %u queue %u: %s\n", port, q, strerror(-rc));
+			return rc;
+		}
+	}
+	rte_eth_promiscuous_enable(port);
+	rc = rte_eth_dev_start(port);
+	if (rc < 0)
+		fprintf(stderr, "sluice: port %u: start: %s\n", port, strerror(-rc));
+	return rc;
+}
+
+static int worker_init(struct sl_worker *w)
+{
+	const struct sl_config *c = &sl_dp.cfg;
+	char name[RTE_MEMPOOL_NAMESIZE];
+	void *mem;
+	uint32_t *links;
+	int rc;
+
+	snprintf(name, sizeof(name), "sl_mbuf_%u", w->idx);
+	w->pool = rte_pktmbuf_pool_create(name, c->mbufs, 256, 0,
+					  RTE_MBUF_DEFAULT_BUF_SIZE, w->socket);
+	snprintf(name, sizeof(name), "sl_frag_%u", w->idx);
+	w->frag_pool = rte_pktmbuf_pool_create(name, c->frag_mbufs, 32, 0,
+					       RTE_MBUF_DEFAULT_BUF_SIZE, w->socket);
+	if (w->pool == NULL || w->frag_pool == NULL) {
+		fprintf(stderr, "sluice: mbuf pools: %s\n", rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	rc = sl_flows_init(w, c->flows);
+	if (rc < 0) {
+		fprintf(stderr, "sluice: flow table of %u entries: out of memory\n", c->flows);
+		return rc;
+	}
+	mem = rte_zmalloc_socket("sl_seg", (size_t)c->seg_chunks * sizeof(struct sl_seg_chunk),
+				 RTE_CACHE_LINE_SIZE, w->socket);
+	if (mem == NULL)
+		return -ENOMEM;
+	sl_seg_pool_init(&w->seg_pool, mem, c->seg_chunks);
+	mem = rte_malloc_socket("sl_app", (size_t)c->app_buffers * SL_APP_BUF_SIZE,
+				RTE_CACHE_LINE_SIZE, w->socket);
+	links = rte_malloc_socket("sl_app_l", (size_t)c->app_buffers * sizeof(uint32_t), 0,
+				  w->socket);
+	if (mem == NULL || links == NULL)
+		return -ENOMEM;
+	sl_app_pool_init(&w->app_pool, mem, links, c->app_buffers);
+	w->frag_tbl = rte_ip_frag_table_create(c->frag_flows, 16, c->frag_flows,
+		(sl_dp.tsc_hz + 999) / 1000 * c->frag_timeout_ms, w->socket);
+	if (w->frag_tbl == NULL) {
+		fprintf(stderr, "sluice: fragment table: %s\n", rte_strerror(rte_errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void worker_free(struct sl_worker *w)
+{
+	if (w == NULL)
+		return;
+	sl_flows_free(w);
+	rte_free(w->seg_pool.chunk);
+	rte_free(w->app_pool.mem);
+	rte_free(w->app_pool.next);
+	if (w->frag_tbl) {
+		rte_ip_frag_free_death_row(&w->death_row, 0);
+		rte_ip_frag_table_destroy(w->frag_tbl);
+	}
+	rte_mempool_free(w->frag_pool);
+	rte_mempool_free(w->pool);
+	rte_free(w);
+}
+
+static int setup_workers(void)
+{
+	const struct sl_config *c = &sl_dp.cfg;
+	unsigned lc;
+	size_t sz;
+
+	if (c->nworkers_req) {
+		for (unsigned i = 0; i < c->nworkers_req; i++) {
+			lc = c->worker_lcore[i];
+			if (!rte_lcore_is_enabled(lc) || lc == rte_get_main_lcore()) {
+				fprintf(stderr, "sluice: worker lcore %u is not an EAL worker lcore\n", lc);
+				return -EINVAL;
+			}
+			sl_dp.w[sl_dp.nworkers++] = (void *)(uintptr_t)(lc + 1);
+		}
+	} else {
+		RTE_LCORE_FOREACH_WORKER(lc) {
+			if (sl_dp.nworkers == SL_MAX_WORKERS)
+				break;
+			sl_dp.w[sl_dp.nworkers++] = (void *)(uintptr_t)(lc + 1);
+		}
+	}
+	if (sl_dp.nworkers == 0) {
+		fprintf(stderr, "sluice: no worker lcore: give EAL at least two lcores (-l 0-1)\n");
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < sl_dp.nworkers; i++) {
+		struct sl_worker *w;
+
+		lc = (unsigned)(uintptr_t)sl_dp.w[i] - 1;
+		w = rte_zmalloc_socket("sl_worker", sizeof(*w), RTE_CACHE_LINE_SIZE,
+				       (int)rte_lcore_to_socket_id(lc));
+		if (w == NULL)
+			return -ENOMEM;
+		w->lcore_id = lc;
+		w->idx = (uint16_t)i;
+		w->socket = (uint16_t)rte_lcore_to_socket_id(lc);
+		sl_dp.w[i] = w;
+		if (worker_init(w) < 0)
+			return -ENOMEM;
+	}
+	sz = rte_rcu_qsbr_get_memsize(sl_dp.nworkers);
+	sl_dp.qsbr = rte_zmalloc("sl_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	if (sl_dp.qsbr == NULL || rte_rcu_qsbr_init(sl_dp.qsbr, sl_dp.nworkers) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Load (compile or artefact) a policy and publish it. Errors to stderr
+ * (or into diag when given). */
+int sl_load_policy(const char *path, struct sl_diag *diag)
+{
+	struct sl_diag local;
+	struct sl_diag *d = diag ? diag : &local;
+	struct sl_policy *p = NULL;
+	struct sl_snapshot *s = NULL;
+	uint64_t t0 = rte_rdtsc();
+	int rc;
+
+	if (diag == NULL)
+		sl_diag_init(&local);
+	rc = sl_policy_open(path, NULL, &p, d);
+	if (diag == NULL) {
+		sl_diag_print(&local, stderr);
+		sl_diag_free(&local);
+	}
+	if (rc < 0)
+		return rc;
+	rc = sl_snapshot_build(p, path, NULL, &s);
+	sl_policy_unref(p);
+	if (rc < 0)
+		return rc;
+	s->compile_s = (double)(rte_rdtsc() - t0) / (double)sl_dp.tsc_hz;
+	return sl_snapshot_publish(s);
+}
+
+static int open_records(void)
+{
+	const struct sl_config *c = &sl_dp.cfg;
+	struct sl_records_opts ro = {
+		.dir = c->records_dir,
+		.segment_bytes = c->segment_bytes,
+		.segment_seconds = c->segment_seconds,
+		.retention_days = c->retention_days,
+		.capture = c->capture,
+	};
+	int rc;
+
+	if (c->records_dir == NULL)
+		return 0;
+	rc = sl_records_open(&sl_dp.records, &ro);
+	if (rc < 0)
+		fprintf(stderr, "sluice: records %s: %s\n", c->records_dir, strerror(-rc));
+	return rc;
+}
+
+/* ---- statistics ------------------------------------------------------------ */
+
+void sl_stats_sum(struct sl_lcore_stats *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (unsigned i = 0; i < sl_dp.nworkers; i++) {
+		const uint64_t *src = (const uint64_t *)&sl_dp.w[i]->st;
+		uint64_t *dst = (uint64_t *)t;
+
+		for (size_t k = 0; k < sizeof(*t) / sizeof(uint64_t); k++)
+			dst[k] += src[k];
+	}
+}
+
+static uint64_t events_lost_reported;
+
+/* Tell the records about events workers could not queue (main lcore). */
+static void report_lost_events(void)
+{
+	struct sl_lcore_stats t;
+
+	if (sl_dp.records == NULL)
+		return;
+	sl_stats_sum(&t);
+	if (t.overload_events > events_lost_reported) {
+		sl_records_note_lost(sl_dp.records, t.overload_events - events_lost_reported,
+				     "event pool or ring full");
+		events_lost_reported = t.overload_events;
+	}
+}
+
+static void print_summary(const struct opts *o, double secs)
+{
+	struct sl_lcore_stats t;
+	struct sl_records_stats rs = { 0 };
+	const struct sl_snapshot *s = sl_dp.snap;
+	uint64_t dec = 0;
+
+	sl_stats_sum(&t);
+	for (int i = 0; i < SL_DEC__COUNT; i++)
+		dec += t.decode_err[i];
+	if (sl_dp.records)
+		sl_records_get_stats(sl_dp.records, &rs);
+	if (o->json) {
+		printf("{\"packets_in\":%" PRIu64 ",\"packets_out\":%" PRIu64
+		       ",\"dropped_policy\":%" PRIu64 ",\"dropped_overload\":%" PRIu64
+		       ",\"dropped_malformed\":%" PRIu64 ",\"tx_fail\":%" PRIu64
+		       ",\"injected\":%" PRIu64 ",\"decode_errors\":%" PRIu64
+		       ",\"flows\":%" PRIu64 ",\"records_written\":%" PRIu64
+		       ",\"events_lost\":%" PRIu64 ",\"seconds\":%.3f,\"rules\":{",
+		       t.rx_pkts, t.tx_pkts, t.drop_policy, t.drop_overload, t.drop_malformed,
+		       t.tx_fail, t.injected, dec, t.flows_created, rs.written,
+		       t.overload_events, secs);
+		for (uint32_t r = 0, first = 1; s && r < s->nrules; r++) {
+			uint64_t h = 0;
+
+			for (unsigned i = 0; i < sl_dp.nworkers; i++)
+				h += s->ctr[i][r].hits;
+			printf("%s\"%u\":%" PRIu64, first ? "" : ",",
+			       sl_policy_rule(s->policy, r)->id, h);
+			first = 0;
+		}
+		printf("}}\n");
+		return;
+	}
+	printf("sluice: %s -> %s", o->pcap_in, o->pcap_out);
+	if (o->loop > 1)
+		printf(" (%u passes)", o->loop);
+	printf("\n  policy    %s rev %s, digest %.16s\n", s->meta->name, s->meta->revision,
+	       s->meta->digest_hex);
+	printf("  packets   in %" PRIu64 ", out %" PRIu64 ", dropped %" PRIu64
+	       " (policy %" PRIu64 ", overload %" PRIu64 ", malformed %" PRIu64
+	       "), injected %" PRIu64 "\n",
+	       t.rx_pkts, t.tx_pkts, t.drop_policy + t.drop_overload + t.drop_malformed,
+	       t.drop_policy, t.drop_overload, t.drop_malformed, t.injected);
+	printf("  flows     %" PRIu64 " (decode errors %" PRIu64 ", non-IP %" PRIu64
+	       ", fragments %" PRIu64 ")\n", t.flows_created, dec, t.non_ip, t.frags);
+	printf("  verdicts ");
+	for (int a = SL_ACT_LOG; a < SL_ACT__COUNT; a++)
+		printf(" %s %" PRIu64, sl_action_name(a), t.act[a]);
+	printf("; shadow");
+	for (int a = SL_ACT_LOG; a < SL_ACT__COUNT; a++)
+		if (t.shadow[a])
+			printf(" %s %" PRIu64, sl_action_name(a), t.shadow[a]);
+	printf("\n  rule hits");
+	for (uint32_t r = 0, any = 0; s && r < s->nrules; r++) {
+		uint64_t h = 0;
+
+		for (unsigned i = 0; i < sl_dp.nworkers; i++)
+			h += s->ctr[i][r].hits;
+		if (h) {
+			printf("%s %u:%" PRIu64, any ? "," : "", sl_policy_rule(s->policy, r)->id, h);
+			any = 1;
+		}
+	}
+	printf("\n  records   ");
+	if (sl_dp.records)
+		printf("%" PRIu64 " events written to %s (lost %" PRIu64 ")\n", rs.written,
+		       sl_dp.cfg.records_dir, t.overload_events);
+	else
+		printf("off (no --records)\n");
+	printf("  time      %.3f s\n", secs);
+}
+
+/* ---- main loop --------------------------------------------------------------- */
+
+static uint64_t rx_total(void)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < sl_dp.nworkers; i++)
+		n += __atomic_load_n(&sl_dp.w[i]->st.rx_pkts, __ATOMIC_RELAXED);
+	return n;
+}
+
+static void flush_workers(void)
+{
+	for (unsigned i = 0; i < sl_dp.nworkers; i++)
+		__atomic_store_n(&sl_dp.w[i]->cmd_flush, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < sl_dp.nworkers; i++)
+		while (__atomic_load_n(&sl_dp.w[i]->cmd_flush, __ATOMIC_ACQUIRE)) {
+			if (sl_events_drain(1024) == 0)
+				rte_delay_us_sleep(100);
+		}
+}
+
+
+static void main_loop(void)
+{
+	uint64_t last_tick = rte_rdtsc(), last_rx = 0, last_progress = rte_rdtsc();
+
+	while (!__atomic_load_n(&sl_dp.stop, __ATOMIC_RELAXED)) {
+		unsigned n = sl_events_drain(4096);
+		uint64_t now = rte_rdtsc();
+
+		sl_ctl_poll(n ? 0 : 1);
+		if (now - last_tick > sl_dp.tsc_hz) {
+			last_tick = now;
+			report_lost_events();
+			if (sl_dp.records)
+				sl_records_maintain(sl_dp.records, (int64_t)(sl_now_ns() / 1000000000ull));
+		}
+		if (sl_dp.offline) {
+			uint64_t rx = rx_total();
+
+			if (rx >= sl_dp.offline_expect)
+				break;
+			if (rx != last_rx) {
+				last_rx = rx;
+				last_progress = now;
+			} else if (now - last_progress > 3 * sl_dp.tsc_hz) {
+				fprintf(stderr, "sluice: warning: %" PRIu64 " of %" PRIu64
+					" packets arrived from the capture device; finishing\n",
+					rx, sl_dp.offline_expect);
+				break;
+			}
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { .loop = 1 };
+	char **eal_argv = argv;
+	int eal_argc = argc, rc, ret = 1;
+	bool offline = false;
+	uint64_t t_start;
+	long npkts = 0;
+
+	/* offline mode when the first argument is one of ours */
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--pcap") == 0 || strncmp(argv[i], "--pcap=", 7) == 0)
+			offline = true;
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	sl_config_defaults(&sl_dp.cfg);
+	if (offline) {
+		if (parse_app_args(argc, argv, &o) < 0 || !o.pcap_in || !o.pcap_out ||
+		    (!o.policy && !o.config)) {
+			usage(stderr);
+			return 2;
+		}
+		npkts = count_pcap(o.pcap_in);
+		if (npkts < 0)
+			return 1;
+		/* offline defaults: smaller tables, sleep when idle */
+		sl_dp.cfg.flows = 65536;
+		sl_dp.cfg.stream_slots = 16384;
+		sl_dp.cfg.idle_sleep_us = 20;
+		if (o.loop > 1)
+			sl_dp.cfg.mbufs = RTE_MAX(sl_dp.cfg.mbufs, (uint32_t)npkts * 2 + 8192);
+		eal_argc = build_eal_args(&o, &eal_argv);
+		if (eal_argc < 0)
+			return 2;
+	}
+	rc = rte_eal_init(eal_argc, eal_argv);
+	if (rc < 0) {
+		fprintf(stderr, "sluice: EAL init failed: %s\n", rte_strerror(rte_errno));
+		return 1;
+	}
+	if (!offline) {
+		argc -= rc;
+		argv += rc;
+		argv[0] = "sluice";
+		if (parse_app_args(argc, argv, &o) < 0 || !o.config) {
+			usage(stderr);
+			goto out_eal;
+		}
+	}
+	if (o.config && sl_config_load(&sl_dp.cfg, o.config) < 0)
+		goto out_eal;
+	if (o.policy) {
+		free(sl_dp.cfg.policy);
+		sl_dp.cfg.policy = strdup(o.policy);
+	}
+	if (o.records) {
+		free(sl_dp.cfg.records_dir);
+		sl_dp.cfg.records_dir = strdup(o.records);
+	}
+	if (o.socket) {
+		free(sl_dp.cfg.socket_path);
+		sl_dp.cfg.socket_path = strdup(o.socket);
+	}
+	if (offline) {
+		/* the capture device is port 0, hairpinned */
+		sl_dp.cfg.nports = 1;
+		sl_dp.cfg.port[0] = 0;
+		sl_dp.cfg.peer[0] = 0;
+		sl_dp.cfg.nworkers_req = 0;
+		sl_dp.offline = true;
+		sl_dp.offline_expect = (uint64_t)npkts * (o.loop ? o.loop : 1);
+	} else if (!sl_dp.cfg.ports_given) {
+		/* default: ports 0 and 1 as a bump in the wire, or hairpin on one */
+		uint16_t n = rte_eth_dev_count_avail();
+
+		sl_dp.cfg.nports = n >= 2 ? 2 : 1;
+		sl_dp.cfg.port[0] = 0;
+		sl_dp.cfg.peer[0] = n >= 2 ? 1 : 0;
+		sl_dp.cfg.port[1] = 1;
+		sl_dp.cfg.peer[1] = 0;
+		if (n == 0) {
+			fprintf(stderr, "sluice: no ports: give EAL a device (e.g. --vdev)\n");
+			goto out_eal;
+		}
+	}
+	sl_dp.tsc_hz = rte_get_tsc_hz();
+	sl_dp.start_ns = sl_now_ns();
+	sl_dp.run_nonce = rte_rand() & 0xffff;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (sl_stream_alloc_init() < 0 || setup_workers() < 0 ||
+	    sl_events_init(sl_dp.cfg.event_ring, (int)rte_socket_id()) < 0) {
+		fprintf(stderr, "sluice: setup failed (memory: raise -m / --mem)\n");
+		goto out;
+	}
+	if (sl_load_policy(sl_dp.cfg.policy, NULL) < 0) {
+		fprintf(stderr, "sluice: policy %s not loaded\n", sl_dp.cfg.policy);
+		goto out;
+	}
+	if (open_records() < 0)
+		goto out;
+	for (unsigned i = 0; i < sl_dp.cfg.nports; i++)
+		if (port_init(sl_dp.cfg.port[i]) < 0)
+			goto out;
+	if (sl_dp.cfg.socket_path && sl_ctl_open(sl_dp.cfg.socket_path, sl_dp.cfg.socket_group) < 0)
+		goto out;
+	sl_events_admin("start: policy %s rev %s digest %s", sl_dp.snap->meta->name,
+			sl_dp.snap->meta->revision, sl_dp.snap->meta->digest_hex);
+	if (!offline)
+		printf("sluice: running %u worker(s) on %u port(s), policy %s rev %s\n",
+			       sl_dp.nworkers, sl_dp.cfg.nports, sl_dp.snap->meta->name,
+			       sl_dp.snap->meta->revision);
+	fflush(stdout);
+	t_start = rte_rdtsc();
+	for (unsigned i = 0; i < sl_dp.nworkers; i++)
+		rte_eal_remote_launch(sl_worker_main, sl_dp.w[i], sl_dp.w[i]->lcore_id);
+	main_loop();
+	if (!got_signal)
+		flush_workers();
+	__atomic_store_n(&sl_dp.stop, 1, __ATOMIC_RELAXED);
+	rte_eal_mp_wait_lcore();
+	while (sl_events_drain(4096) > 0)
+		;
+	report_lost_events();
+	sl_events_admin("stop");
+	if (offline && !o.quiet)
+		print_summary(&o, (double)(rte_rdtsc() - t_start) / (double)sl_dp.tsc_hz);
+	else if (!offline)
+		printf("sluice: stopped (%s)\n", got_signal ? strsignal(got_signal) : "done");
+	ret = 0;
+out:
+	sl_ctl_close();
+	for (unsigned i = 0; i < sl_dp.cfg.nports; i++) {
+		if (rte_eth_dev_is_valid_port(sl_dp.cfg.port[i])) {
+			rte_eth_dev_stop(sl_dp.cfg.port[i]);
+			rte_eth_dev_close(sl_dp.cfg.port[i]);
+		}
+	}
+	if (sl_records_close(sl_dp.records) < 0) {
+		fprintf(stderr, "sluice: records: final write failed\n");
+		ret = 1;
+	}
+	sl_dp.records = NULL;
+	/* flows' stream state lives in the worker pools, freed with them */
+	sl_snapshot_free(sl_dp.snap);
+	sl_dp.snap = NULL;
+	for (unsigned i = 0; i < sl_dp.nworkers; i++)
+		worker_free(sl_dp.w[i]);
+	sl_events_free();
+	sl_stream_pools_free();
+	rte_free(sl_dp.qsbr);
+	free(sl_dp.acc);
+	sl_config_free(&sl_dp.cfg);
+out_eal:
+	rte_eal_cleanup();
+	return ret;
+}

@@ -1,0 +1,324 @@
+/* Internal header of the sluice dataplane: configuration, the published
+ * policy snapshot, flows, per-lcore worker context and counters. */
+#ifndef SLUICE_DATAPLANE_H
+#define SLUICE_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_atomic.h>
+#include <rte_common.h>
+#include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_ip_frag.h>
+#include <rte_lpm.h>
+#include <rte_lpm6.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_per_lcore.h>
+#include <rte_ring.h>
+#include <time.h>
+
+#include "sluice/app.h"
+#include "sluice/decode.h"
+#include "sluice/event.h"
+#include "sluice/policy.h"
+#include "sluice/reasm.h"
+
+#define SL_MAX_PORTS 8
+#define SL_MAX_WORKERS 32
+#define SL_BURST 32
+#define SL_TX_BURST 32
+#define SL_INJECT_MAX 4         /* packets one verdict may inject */
+#define SL_FLOW_RECORDED 4      /* rules remembered per flow for record dedup */
+
+/* ---- configuration (config.c) -------------------------------------- */
+
+enum sl_fail_mode { SL_FAIL_OPEN = 0, SL_FAIL_CLOSED = 1 };
+
+struct sl_config {
+	char *policy;               /* policy source or artefact path */
+	char *records_dir;          /* NULL: records off */
+	char *socket_path;          /* control socket, NULL: none */
+	char *socket_group;         /* group owning the socket, NULL: keep */
+	char *block_page_file;      /* NULL: built-in page */
+	char *block_page;           /* template text loaded from the file */
+	char *pseudonym_key_file;   /* for reports; passed through */
+
+	/* ports: every port forwards to peer[port]; peer == port hairpins */
+	uint16_t nports;
+	uint16_t port[SL_MAX_PORTS];
+	uint16_t peer[SL_MAX_PORTS];
+	bool ports_given;
+
+	uint16_t nworkers_req;      /* 0: every EAL worker lcore */
+	uint16_t worker_lcore[SL_MAX_WORKERS];
+
+	uint32_t flows;             /* flow table entries per worker */
+	uint32_t tcp_timeout, tcp_closed_timeout, udp_timeout, other_timeout; /* s */
+	uint32_t evict_min_idle_ms; /* LRU flows idle at least this long may be evicted */
+	uint64_t inspect_depth;     /* bytes per direction */
+	uint32_t ooo_bytes_per_flow;
+	uint32_t seg_chunks;        /* out-of-order chunks per worker */
+	uint32_t app_buffers;       /* field accumulation buffers per worker */
+	uint32_t stream_slots;      /* payload stream states per worker */
+	uint32_t frag_flows;        /* reassembly table entries per worker */
+	uint32_t frag_mbufs;        /* mbufs for fragment copies per worker */
+	uint32_t frag_timeout_ms;
+	uint32_t mbufs;             /* packet mbufs per worker */
+	uint16_t rx_desc, tx_desc;
+	uint32_t event_ring;        /* event ring / pool size */
+	bool capture;               /* evidence pcap beside records */
+	uint64_t segment_bytes;
+	uint32_t segment_seconds;
+	uint32_t retention_days;
+
+	enum sl_fail_mode overload; /* ring/flow/reassembly/stream overload */
+	bool malformed_drop;        /* drop undecodable frames (else forward) */
+	uint32_t idle_sleep_us;     /* sleep when a poll finds nothing (0: busy poll) */
+
+	const char *file;           /* config file name, for messages */
+};
+
+void sl_config_defaults(struct sl_config *c);
+/* Parse a dataplane config file over the defaults; errors as FILE:LINE on
+ * stderr. 0 or -EINVAL. */
+int sl_config_load(struct sl_config *c, const char *path);
+void sl_config_free(struct sl_config *c);
+
+/* ---- snapshot (snapshot.c) ------------------------------------------ */
+
+struct sl_rule_ctr {
+	uint64_t hits;              /* matches counted (enforce or shadow) */
+	uint64_t act[SL_ACT__COUNT];/* actions carried out (enforce) or would-be (shadow) */
+	uint64_t last_ns;           /* time of the last hit */
+} __rte_cache_aligned;
+
+/* What workers see through sl_dp.snap. Immutable once published, except
+ * the per-lcore counters (each written by its own lcore only). */
+struct sl_snapshot {
+	struct sl_policy *policy;   /* one reference held */
+	const struct sl_policy_meta *meta;
+	uint32_t gen;               /* generation, increments on every publish */
+	uint32_t nrules;
+	uint64_t *disabled;         /* bitmap over rule idx; written before publish */
+	struct rte_lpm *lpm4;       /* ip selectors -> ruleset, NULL: none */
+	struct rte_lpm6 *lpm6;
+	bool has_payload, has_domain, has_url, has_ip;
+	struct sl_scratch *scratch[SL_MAX_WORKERS];  /* one per worker */
+	struct sl_rule_ctr *ctr[SL_MAX_WORKERS];     /* [worker][rule idx] */
+	uint64_t load_ns;           /* when compiled/loaded (CLOCK_REALTIME) */
+	double compile_s;
+	char *source;               /* path it came from */
+};
+
+/* ---- flows (flow.c) -------------------------------------------------- */
+
+/* Canonical 5-tuple: the (address, port) end that sorts lower is `a`. VLAN
+ * tags are not part of it (asymmetric tagging is one flow). */
+struct sl_flow_key {
+	uint8_t a[16];
+	uint8_t b[16];
+	uint16_t pa, pb;            /* network order */
+	uint8_t proto;
+	uint8_t family;             /* 4 or 6 */
+	uint16_t pad;
+};
+
+enum sl_flow_state {
+	SL_FLOW_INSPECT = 0,        /* fields and payload are inspected */
+	SL_FLOW_PASS = 1,           /* cleared (allow, depth reached): fast path */
+	SL_FLOW_BLOCKED = 2,        /* every packet dropped */
+};
+
+/* One flow. Owned by exactly one worker: read and written only by it,
+ * except the main lcore reading it for `flows` after a ring request. */
+struct sl_flow {
+	struct sl_flow_key key;
+	uint64_t id;                /* unique within the run (see flow.c) */
+	uint64_t last_tsc;
+	uint64_t first_ns;
+	uint32_t lru_prev, lru_next;
+	uint32_t gen;               /* snapshot generation of streams/verdict */
+	uint32_t block_rule_id;     /* rule id that blocked or cleared it */
+	uint8_t in_use;
+	uint8_t state;              /* enum sl_flow_state */
+	uint8_t action;             /* SL_ACT_* that set the state */
+	uint8_t client_is_a;        /* 1: key.a is the client */
+	uint8_t role_by_syn;        /* role learned from the handshake */
+	uint8_t closing;            /* FIN/RST seen: short timeout */
+	uint8_t depth_done;         /* bit per direction: depth reached */
+	uint8_t nrec;
+	uint32_t recorded[SL_FLOW_RECORDED]; /* rule ids recorded on this flow */
+	uint64_t pkts[2];           /* per direction (SL_DIR_C2S/S2C) */
+	uint64_t bytes[2];
+	struct sl_tcp_half half[2]; /* per direction */
+	struct sl_app_half app;     /* client to server field extraction */
+	struct sl_pstream *ps[2];   /* payload streams per direction */
+} __rte_cache_aligned;
+
+/* ---- counters --------------------------------------------------------- */
+
+struct sl_lcore_stats {
+	uint64_t rx_pkts, rx_bytes;
+	uint64_t tx_pkts, tx_bytes;       /* forwarded */
+	uint64_t tx_fail;                 /* tx queue full: dropped by the device */
+	uint64_t drop_policy;             /* dropped by a verdict */
+	uint64_t drop_overload;           /* dropped by fail-closed overload */
+	uint64_t drop_malformed;
+	uint64_t injected, inject_fail;
+	uint64_t non_ip;
+	uint64_t decode_err[SL_DEC__COUNT];
+	uint64_t flows_created, flows_expired, flows_evicted, flows_active;
+	uint64_t overload_flow_table;     /* no flow entry could be had */
+	uint64_t overload_ooo;            /* out-of-order data dropped (pool/limit) */
+	uint64_t overload_app;            /* field buffer pool empty */
+	uint64_t overload_stream;         /* payload stream state pool empty */
+	uint64_t overload_frag;           /* reassembly table/mbufs exhausted */
+	uint64_t overload_events;         /* events lost (pool or ring full) */
+	uint64_t frags, frag_reassembled;
+	uint64_t fastpath;                /* packets of cleared flows */
+	uint64_t depth_reached;
+	uint64_t hits, hits_overflow;
+	uint64_t act[SL_ACT__COUNT];      /* enforced verdicts by action */
+	uint64_t shadow[SL_ACT__COUNT];   /* shadow would-be verdicts */
+	uint64_t events;
+	uint64_t resumed;                 /* blocked flows resumed after reload */
+	uint64_t bursts, busy_tsc;
+} __rte_cache_aligned;
+
+/* ---- per-lcore worker context ------------------------------------------ */
+
+struct sl_tx {
+	uint16_t n;
+	struct rte_mbuf *m[SL_TX_BURST];
+};
+
+struct sl_worker {
+	/* set by main before launch; read-only afterwards */
+	unsigned lcore_id;
+	uint16_t idx;               /* worker index = queue id on every port */
+	uint16_t socket;
+	struct rte_mempool *pool;   /* rx mbufs and injected packets */
+	struct rte_mempool *frag_pool;
+
+	/* worker-private state */
+	struct rte_hash *flow_hash;
+	struct sl_flow *flows;      /* indexed by rte_hash position */
+	uint32_t nflows;
+	uint32_t lru_head, lru_tail;/* least recently used first */
+	uint64_t flow_seq;
+	struct sl_seg_pool seg_pool;
+	struct sl_app_pool app_pool;
+	struct rte_ip_frag_tbl *frag_tbl;
+	struct rte_ip_frag_death_row death_row;
+	struct sl_tx tx[SL_MAX_PORTS];
+	uint64_t now_tsc;           /* at the start of the burst */
+	uint64_t now_ns;            /* CLOCK_REALTIME at the start of the burst */
+	int64_t now_s;
+	uint8_t linbuf[65536 + 256];/* linearised reassembled datagram */
+	uint8_t craftbuf[2048];
+
+	/* commands from main (written by main, read by the worker) */
+	volatile uint32_t cmd_flush;    /* main sets 1; worker flushes flows, sets 0 */
+	volatile uint32_t cmd_purge_gen;/* flows older than this generation re-checked */
+
+	/* counters: written by the worker, read by main (torn reads OK) */
+	struct sl_lcore_stats st;
+	uint64_t port_rx[SL_MAX_PORTS], port_tx[SL_MAX_PORTS], port_drop[SL_MAX_PORTS];
+} __rte_cache_aligned;
+
+/* ---- global dataplane state -------------------------------------------- */
+
+struct sl_dataplane {
+	struct sl_config cfg;
+	/* published snapshot: written by main (release), read by workers (acquire) */
+	struct sl_snapshot *snap;
+	uint32_t next_gen;
+	struct rte_rcu_qsbr *qsbr;
+	struct rte_ring *ev_ring;   /* workers -> main: struct sl_event * */
+	struct rte_mempool *ev_pool;
+	struct sl_records *records; /* main lcore only */
+	uint16_t nworkers;
+	struct sl_worker *w[SL_MAX_WORKERS];
+	volatile int stop;          /* set by main/signal; workers exit */
+	uint64_t tsc_hz;
+	uint64_t start_ns;
+	uint64_t run_nonce;
+	/* per-rule counters accumulated from retired snapshots, by rule id:
+	 * main lcore only */
+	struct sl_rule_acc *acc;
+	uint32_t nacc;
+	/* offline mode */
+	bool offline;
+	uint64_t offline_expect;    /* packets to receive before stopping */
+};
+
+extern struct sl_dataplane sl_dp;
+
+/* snapshot.c */
+int sl_snapshot_build(struct sl_policy *p, const char *source,
+		      const uint64_t *disabled, struct sl_snapshot **out);
+void sl_snapshot_free(struct sl_snapshot *s);
+/* Publish s (main lcore), wait for every worker to pass a quiescent state,
+ * drain events, fold counters, free the previous snapshot. */
+int sl_snapshot_publish(struct sl_snapshot *s);
+int sl_snapshot_ip_lookup(const struct sl_snapshot *s, const struct sl_addr *a,
+			  struct sl_hitset *hits);
+
+struct sl_rule_acc {
+	uint32_t id;
+	uint64_t hits;
+	uint64_t act[SL_ACT__COUNT];
+	uint64_t last_ns;
+};
+struct sl_rule_acc *sl_rule_acc_get(uint32_t id, bool create);
+int sl_stream_alloc_init(void);
+void sl_stream_pools_free(void);
+/* worker index of the calling lcore (-1 off the workers): stream allocator */
+RTE_DECLARE_PER_LCORE(int, sl_worker_idx);
+
+/* flow.c */
+int sl_flows_init(struct sl_worker *w, uint32_t n);
+void sl_flows_free(struct sl_worker *w);
+void sl_flow_key_make(const struct sl_pkt *p, struct sl_flow_key *k, int *from_a);
+struct sl_flow *sl_flow_lookup_or_create(struct sl_worker *w, const struct sl_flow_key *k,
+					 hash_sig_t sig, int *created);
+void sl_flow_touch(struct sl_worker *w, struct sl_flow *f);
+void sl_flow_release(struct sl_worker *w, struct sl_flow *f);
+struct sl_flow *sl_flow_lru_head(struct sl_worker *w);
+
+/* worker.c */
+int sl_worker_main(void *arg);
+void sl_worker_process(struct sl_worker *w, struct sl_snapshot *s,
+		       struct rte_mbuf **pkts, uint16_t n, uint16_t port);
+void sl_worker_tx_flush(struct sl_worker *w);
+void sl_worker_end_flows(struct sl_worker *w, struct sl_snapshot *s);
+
+/* events.c */
+int sl_events_init(uint32_t n, int socket);
+struct sl_event *sl_event_get(struct sl_worker *w);
+int sl_event_put(struct sl_worker *w, struct sl_event *ev);
+void sl_events_free(void);
+unsigned sl_events_drain(unsigned max);
+int sl_events_admin(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* main.c */
+int sl_load_policy(const char *path, struct sl_diag *diag);
+void sl_stats_sum(struct sl_lcore_stats *t);
+
+/* ctl_server.c: control socket on the main lcore */
+int sl_ctl_open(const char *path, const char *group);
+void sl_ctl_poll(int timeout_ms);
+void sl_ctl_close(void);
+
+static inline uint64_t sl_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+#endif

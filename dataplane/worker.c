@@ -1,0 +1,997 @@
+/* The worker: run-to-completion loop over its rx queues. Per packet: decode,
+ * reassemble IP fragments, find the flow, reassemble the TCP stream,
+ * extract fields, scan payload, decide, and carry out the verdict (forward,
+ * drop, inject RST / block page / NXDOMAIN), counting everything per lcore.
+ * sl_worker_process() is the inspection path without I/O, also used by
+ * the benchmarks. */
+#include <errno.h>
+#include <stdio.h>
+
+#include <rte_cycles.h>
+#include <rte_hash_crc.h>
+#include <rte_ip.h>
+#include <rte_lcore.h>
+#include <rte_prefetch.h>
+
+#include "sluice.h"
+#include "sluice/craft.h"
+
+enum { V_FORWARD = 0, V_DROP = 1 };
+
+/* What is known while one packet is processed; callbacks get it. */
+struct pkt_ctx {
+	struct sl_worker *w;
+	struct sl_snapshot *s;
+	struct sl_flow *f;          /* NULL: packet without a flow */
+	struct rte_mbuf *m;
+	const uint8_t *frame;       /* decoded frame (mbuf data or linbuf) */
+	uint32_t frame_len;
+	const struct sl_pkt *pkt;
+	uint16_t in_port;
+	uint8_t dir;                /* direction of the packet: SL_DIR_* */
+	uint8_t cdir;               /* direction of the content being inspected */
+	/* outcome so far */
+	uint8_t verdict;            /* SL_ACT_* winning for this packet */
+	uint8_t vfield;
+	int32_t vrule;              /* rule idx, -1 */
+	bool http_hit;              /* winner matched an HTTP field of this packet */
+	bool overload_drop;         /* fail-closed overload: drop this packet */
+	const uint8_t *dns_msg;     /* DNS message (TCP) for an NXDOMAIN answer */
+	uint32_t dns_len;
+};
+
+/* ---- counters and events ---------------------------------------------- */
+
+static bool recorded_before(struct sl_flow *f, uint32_t id)
+{
+	if (f == NULL)
+		return false;
+	for (unsigned i = 0; i < f->nrec; i++)
+		if (f->recorded[i] == id)
+			return true;
+	if (f->nrec < SL_FLOW_RECORDED)
+		f->recorded[f->nrec++] = id;
+	return false;
+}
+
+static void fill_flow(struct pkt_ctx *c, struct sl_event *ev)
+{
+	const struct sl_pkt *p = c->pkt;
+	const struct sl_flow *f = c->f;
+
+	ev->proto = p->l4proto;
+	ev->dir = c->dir;
+	ev->nvlan = p->nvlan;
+	for (unsigned i = 0; i < p->nvlan && i < 2; i++)
+		ev->vlan[i] = p->vlan_tci[i] & 0x0fff;
+	if (f != NULL) {
+		ev->flow_id = f->id;
+		memset(&ev->client, 0, sizeof(ev->client));
+		memset(&ev->server, 0, sizeof(ev->server));
+		ev->client.family = ev->server.family = f->key.family;
+		memcpy(ev->client.b, f->client_is_a ? f->key.a : f->key.b, 16);
+		memcpy(ev->server.b, f->client_is_a ? f->key.b : f->key.a, 16);
+		ev->client_port = f->client_is_a ? f->key.pa : f->key.pb;
+		ev->server_port = f->client_is_a ? f->key.pb : f->key.pa;
+	} else {
+		ev->client = p->src;
+		ev->server = p->dst;
+		ev->client_port = p->sport;
+		ev->server_port = p->dport;
+	}
+}
+
+static int emit_event(struct pkt_ctx *c, const struct sl_rule *r, uint8_t field,
+		      const void *value, uint32_t vlen)
+{
+	struct sl_worker *w = c->w;
+	struct sl_event *ev = sl_event_get(w);
+
+	if (ev == NULL)
+		return -ENOBUFS;
+	ev->kind = SL_EVT_MATCH;
+	ev->action = r->action;
+	ev->mode = r->mode;
+	ev->field = field;
+	ev->lcore = (uint16_t)w->lcore_id;
+	ev->time_ns = w->now_ns;
+	ev->pkt_time_ns = 0;
+	ev->rule = r;
+	ev->meta = c->s->meta;
+	ev->count = 0;
+	ev->text[0] = '\0';
+	fill_flow(c, ev);
+	ev->value_trunc = vlen > SL_EVENT_VALUE_MAX;
+	ev->value_len = (uint16_t)RTE_MIN(vlen, (uint32_t)SL_EVENT_VALUE_MAX);
+	if (ev->value_len)
+		memcpy(ev->value, value, ev->value_len);
+	ev->pkt_len = 0;
+	ev->pkt_orig_len = c->frame_len;
+	if (sl_dp.cfg.capture) {
+		ev->pkt_len = RTE_MIN(c->frame_len, (uint32_t)SL_EVENT_PKT_MAX);
+		memcpy(ev->pkt, c->frame, ev->pkt_len);
+	}
+	return sl_event_put(w, ev);
+}
+
+/* Account for a hitset and fold its winner into the packet's verdict. */
+static void handle_hits(struct pkt_ctx *c, const struct sl_hitset *hs,
+			const struct sl_addr *origin, const void *value, uint32_t vlen,
+			uint64_t chunk_off, uint32_t chunk_len)
+{
+	struct sl_snapshot *s = c->s;
+	struct sl_worker *w = c->w;
+	struct sl_match_ctx mc = {
+		.proto = c->pkt->l4proto,
+		.server_port = 0,
+		.origin = origin,
+		.now = w->now_s,
+		.disabled = s->disabled,
+	};
+	struct sl_verdict v;
+
+	if (hs->n == 0)
+		return;
+	w->st.hits_overflow += hs->overflow;
+	if (c->f != NULL)
+		mc.server_port = c->f->client_is_a ? c->f->key.pb : c->f->key.pa;
+	sl_decide(s->policy, hs, &mc, &v);
+	for (uint32_t i = 0; i < v.n; i++) {
+		const struct sl_hit *h = &v.applied[i];
+		const struct sl_rule *r = sl_policy_rule(s->policy, h->rule);
+		struct sl_rule_ctr *ctr = &s->ctr[w->idx][h->rule];
+		const void *val = value;
+		uint32_t len = vlen;
+
+		w->st.hits++;
+		ctr->hits++;
+		ctr->act[r->action]++;
+		ctr->last_ns = w->now_ns;
+		if (r->mode == SL_MODE_SHADOW)
+			w->st.shadow[r->action]++;
+		if (!r->record || recorded_before(c->f, r->id))
+			continue;
+		if (h->field == SL_FIELD_PAYLOAD && value != NULL) {
+			/* excerpt: up to 96 bytes before the match end, 32 after */
+			uint64_t end = h->to > chunk_off ? h->to - chunk_off : 0;
+			uint64_t b;
+
+			if (end > chunk_len)
+				end = chunk_len;
+			b = end > 96 ? end - 96 : 0;
+			val = (const uint8_t *)value + b;
+			len = (uint32_t)(RTE_MIN(end + 32, (uint64_t)chunk_len) - b);
+		}
+		if (emit_event(c, r, h->field, val, len) < 0 &&
+		    sl_dp.cfg.overload == SL_FAIL_CLOSED)
+			c->overload_drop = true;
+	}
+	if (v.rule < 0)
+		return;
+	if (c->vrule < 0 || v.action > c->verdict ||
+	    (v.action == c->verdict &&
+	     sl_policy_rule(s->policy, (uint32_t)v.rule)->id <
+		     sl_policy_rule(s->policy, (uint32_t)c->vrule)->id)) {
+		c->verdict = v.action;
+		c->vrule = v.rule;
+		c->vfield = v.field;
+		c->http_hit = v.field == SL_FIELD_HOST || v.field == SL_FIELD_URL;
+	}
+}
+
+static inline bool verdict_final(const struct pkt_ctx *c)
+{
+	return c->verdict >= SL_ACT_DROP;
+}
+
+/* ---- stream inspection ---------------------------------------------------- */
+
+static const struct sl_addr *content_origin(struct pkt_ctx *c, struct sl_addr *tmp)
+{
+	const struct sl_flow *f = c->f;
+	bool from_a = (c->cdir == SL_DIR_C2S) == (f->client_is_a != 0);
+
+	memset(tmp, 0, sizeof(*tmp));
+	tmp->family = f->key.family;
+	memcpy(tmp->b, from_a ? f->key.a : f->key.b, 16);
+	return tmp;
+}
+
+static int on_field(void *ctx, const struct sl_app_field *fl)
+{
+	struct pkt_ctx *c = ctx;
+	struct sl_snapshot *s = c->s;
+	struct sl_hitset hs;
+	struct sl_addr org;
+	const char *val = fl->value;
+	uint32_t vlen = fl->len;
+	char url[SL_EVENT_VALUE_MAX];
+
+	sl_hitset_clear(&hs);
+	switch (fl->field) {
+	case SL_FIELD_HOST:
+	case SL_FIELD_SNI:
+	case SL_FIELD_DNS:
+		if (s->has_domain)
+			sl_match_domain(s->policy, fl->value, fl->len, fl->field, &hs);
+		if (fl->field == SL_FIELD_DNS) {
+			c->dns_msg = fl->msg;
+			c->dns_len = fl->msg_len;
+		}
+		break;
+	case SL_FIELD_URL:
+		if (!s->has_url)
+			return 0;
+		sl_match_url(s->policy, s->scratch[c->w->idx], fl->host, fl->host_len,
+			     fl->target, fl->target_len, &hs);
+		vlen = (uint32_t)snprintf(url, sizeof(url), "%.*s%.*s", (int)fl->host_len,
+					  fl->host, (int)fl->target_len, fl->target);
+		if (vlen >= sizeof(url))
+			vlen = sizeof(url) - 1;
+		val = url;
+		break;
+	default:
+		return 0;
+	}
+	handle_hits(c, &hs, content_origin(c, &org), val, vlen, 0, 0);
+	return verdict_final(c) || c->verdict == SL_ACT_ALLOW;
+}
+
+static void stream_close(struct sl_flow *f, int d)
+{
+	if (f->ps[d] != NULL) {
+		sl_pstream_close(f->ps[d]);
+		f->ps[d] = NULL;
+	}
+}
+
+static void scan_payload(struct pkt_ctx *c, const uint8_t *data, uint32_t len,
+			 uint64_t off, int gap)
+{
+	struct sl_flow *f = c->f;
+	struct sl_snapshot *s = c->s;
+	struct sl_worker *w = c->w;
+	int d = c->cdir;
+	uint64_t depth = sl_dp.cfg.inspect_depth;
+	struct sl_hitset hs;
+	struct sl_addr org;
+
+	if (f->depth_done & (1u << d))
+		return;
+	if (gap)
+		stream_close(f, d);  /* nothing may match across a hole */
+	if (off >= depth) {
+		f->depth_done |= 1u << d;
+		stream_close(f, d);
+		w->st.depth_reached++;
+		return;
+	}
+	if (off + len > depth)
+		len = (uint32_t)(depth - off);
+	if (f->ps[d] == NULL && sl_pstream_open(s->policy, &f->ps[d]) < 0) {
+		f->ps[d] = NULL;
+		w->st.overload_stream++;
+		if (sl_dp.cfg.overload == SL_FAIL_CLOSED)
+			c->overload_drop = true;
+		return;
+	}
+	sl_hitset_clear(&hs);
+	sl_pstream_scan(s->policy, f->ps[d], s->scratch[w->idx], data, len, &hs);
+	if (hs.n)
+		handle_hits(c, &hs, content_origin(c, &org), data, len, off, len);
+	if (off + len >= depth) {
+		f->depth_done |= 1u << d;
+		stream_close(f, d);
+		w->st.depth_reached++;
+	}
+}
+
+/* In-order stream bytes of direction c->cdir. */
+static int on_stream(void *ctx, const uint8_t *data, uint32_t len, uint64_t off, int gap)
+{
+	struct pkt_ctx *c = ctx;
+	struct sl_flow *f = c->f;
+
+	if (f->state != SL_FLOW_INSPECT)
+		return 1;
+	if (c->cdir == SL_DIR_C2S && f->app.proto != SL_APP_OTHER &&
+	    (c->s->has_domain || c->s->has_url)) {
+		uint16_t sport = f->client_is_a ? f->key.pb : f->key.pa;
+		int rc = sl_app_feed(&f->app, &c->w->app_pool, data, len, gap, sport,
+				     on_field, c);
+
+		if (rc == -ENOBUFS) {
+			c->w->st.overload_app++;
+			if (sl_dp.cfg.overload == SL_FAIL_CLOSED)
+				c->overload_drop = true;
+		}
+		if (verdict_final(c) || c->verdict == SL_ACT_ALLOW)
+			return 1;
+	}
+	if (c->s->has_payload)
+		scan_payload(c, data, len, off, gap);
+	return verdict_final(c) || c->verdict == SL_ACT_ALLOW;
+}
+
+/* ---- injection ---------------------------------------------------------- */
+
+static void tx_enqueue(struct sl_worker *w, uint16_t port, struct rte_mbuf *m)
+{
+	struct sl_tx *t = &w->tx[port];
+
+	if (t->n == SL_TX_BURST) {
+		uint16_t sent = rte_eth_tx_burst(port, w->idx, t->m, t->n);
+
+		for (uint16_t i = sent; i < t->n; i++) {
+			rte_pktmbuf_free(t->m[i]);
+			w->st.tx_fail++;
+		}
+		t->n = 0;
+	}
+	t->m[t->n++] = m;
+}
+
+void sl_worker_tx_flush(struct sl_worker *w)
+{
+	for (unsigned i = 0; i < sl_dp.cfg.nports; i++) {
+		uint16_t port = sl_dp.cfg.port[i];
+		struct sl_tx *t = &w->tx[port];
+		uint16_t sent;
+
+		if (t->n == 0)
+			continue;
+		sent = rte_eth_tx_burst(port, w->idx, t->m, t->n);
+		for (uint16_t k = sent; k < t->n; k++) {
+			rte_pktmbuf_free(t->m[k]);
+			w->st.tx_fail++;
+		}
+		t->n = 0;
+	}
+}
+
+static uint16_t peer_of(uint16_t port)
+{
+	for (unsigned i = 0; i < sl_dp.cfg.nports; i++)
+		if (sl_dp.cfg.port[i] == port)
+			return sl_dp.cfg.peer[i];
+	return port;
+}
+
+/* Send a crafted frame toward the receiver of the packet (fwd) or back to
+ * its sender. */
+static void inject(struct pkt_ctx *c, const uint8_t *frame, int len, int dir)
+{
+	struct sl_worker *w = c->w;
+	struct rte_mbuf *m;
+	uint16_t port = dir == SL_CRAFT_FORWARD ? peer_of(c->in_port) : c->in_port;
+	char *p;
+
+	if (len <= 0) {
+		w->st.inject_fail++;
+		return;
+	}
+	m = rte_pktmbuf_alloc(w->pool);
+	if (m == NULL) {
+		w->st.inject_fail++;
+		return;
+	}
+	p = rte_pktmbuf_append(m, (uint16_t)len);
+	if (p == NULL) {
+		rte_pktmbuf_free(m);
+		w->st.inject_fail++;
+		return;
+	}
+	memcpy(p, frame, (size_t)len);
+	tx_enqueue(w, port, m);
+	w->st.injected++;
+}
+
+static void inject_rst(struct pkt_ctx *c, int dir)
+{
+	const struct sl_pkt *p = c->pkt;
+	uint32_t seq, ack;
+	uint8_t flags = SL_TCP_RST | SL_TCP_ACK;
+	uint32_t seglen = p->payload_len + ((p->tcp_flags & SL_TCP_SYN) ? 1 : 0) +
+			  ((p->tcp_flags & SL_TCP_FIN) ? 1 : 0);
+	int n;
+
+	if (dir == SL_CRAFT_FORWARD) {
+		/* the receiver expects the dropped packet's sequence number */
+		seq = p->seq;
+		ack = p->ack;
+		if (!(p->tcp_flags & SL_TCP_ACK))
+			flags = SL_TCP_RST;
+	} else {
+		/* the sender expects what it acknowledged */
+		if (p->tcp_flags & SL_TCP_ACK) {
+			seq = p->ack;
+		} else {
+			seq = 0;
+		}
+		ack = p->seq + seglen;
+	}
+	n = sl_craft_tcp(c->w->craftbuf, sizeof(c->w->craftbuf), c->frame, p, dir,
+			 flags, seq, ack, NULL, 0);
+	inject(c, c->w->craftbuf, n, dir);
+}
+
+static void inject_block_page(struct pkt_ctx *c)
+{
+	const struct sl_pkt *p = c->pkt;
+	const struct sl_rule *r = sl_policy_rule(c->s->policy, (uint32_t)c->vrule);
+	char page[4096];
+	int plen = sl_block_page_render(page, sizeof(page), sl_dp.cfg.block_page, r, c->s->meta);
+	int n;
+
+	if (plen < 0) {
+		inject_rst(c, SL_CRAFT_REVERSE);
+		return;
+	}
+	n = sl_craft_tcp(c->w->craftbuf, sizeof(c->w->craftbuf), c->frame, p,
+			 SL_CRAFT_REVERSE, SL_TCP_PSH | SL_TCP_ACK | SL_TCP_FIN,
+			 p->ack, p->seq + p->payload_len, page, (uint32_t)plen);
+	inject(c, c->w->craftbuf, n, SL_CRAFT_REVERSE);
+}
+
+static void inject_dns_tcp(struct pkt_ctx *c)
+{
+	const struct sl_pkt *p = c->pkt;
+	int n = sl_craft_dns_nxdomain_tcp(c->w->craftbuf, sizeof(c->w->craftbuf), c->frame, p,
+					  c->dns_msg, c->dns_len, p->ack,
+					  p->seq + p->payload_len);
+
+	inject(c, c->w->craftbuf, n, SL_CRAFT_REVERSE);
+}
+
+/* Carry out the packet's verdict. Returns V_FORWARD or V_DROP. */
+static int apply_verdict(struct pkt_ctx *c)
+{
+	struct sl_worker *w = c->w;
+	struct sl_flow *f = c->f;
+	const struct sl_pkt *p = c->pkt;
+	bool tcp = p->l4proto == SL_PROTO_TCP;
+	bool dns_udp = c->vfield == SL_FIELD_DNS && p->l4proto == SL_PROTO_UDP;
+	uint8_t act = c->verdict;
+
+	if (c->vrule < 0 || act == SL_ACT_NONE) {
+		if (c->overload_drop) {
+			w->st.drop_overload++;
+			return V_DROP;
+		}
+		return V_FORWARD;
+	}
+	w->st.act[act]++;
+	if (act == SL_ACT_LOG)
+		return c->overload_drop ? (w->st.drop_overload++, V_DROP) : V_FORWARD;
+	if (act == SL_ACT_ALLOW) {
+		if (f != NULL) {
+			f->state = SL_FLOW_PASS;
+			f->action = act;
+			f->block_rule_id = sl_policy_rule(c->s->policy, (uint32_t)c->vrule)->id;
+		}
+		return V_FORWARD;
+	}
+	/* drop, reset or block-page: stop the transmission */
+	w->st.drop_policy++;
+	if (dns_udp) {
+		/* per query: the flow (a resolver's socket) stays inspected */
+		if (act >= SL_ACT_RESET) {
+			int n = sl_craft_dns_nxdomain(w->craftbuf, sizeof(w->craftbuf),
+						      c->frame, p);
+
+			inject(c, w->craftbuf, n, SL_CRAFT_REVERSE);
+		}
+		return V_DROP;
+	}
+	if (f != NULL) {
+		f->state = SL_FLOW_BLOCKED;
+		f->action = act;
+		f->block_rule_id = sl_policy_rule(c->s->policy, (uint32_t)c->vrule)->id;
+		f->closing = 1;
+	}
+	if (!tcp || act == SL_ACT_DROP)
+		return V_DROP;
+	if (c->vfield == SL_FIELD_DNS && c->dns_msg != NULL && c->dir == SL_DIR_C2S) {
+		inject_dns_tcp(c);
+		inject_rst(c, SL_CRAFT_FORWARD);
+	} else if (act == SL_ACT_BLOCK_PAGE && c->http_hit && c->dir == SL_DIR_C2S) {
+		inject_block_page(c);
+		inject_rst(c, SL_CRAFT_FORWARD);
+	} else {
+		inject_rst(c, SL_CRAFT_REVERSE);
+		inject_rst(c, SL_CRAFT_FORWARD);
+	}
+	return V_DROP;
+}
+
+/* ---- flows -------------------------------------------------------------- */
+
+static uint16_t server_port_of(const struct sl_flow *f)
+{
+	return f->client_is_a ? f->key.pb : f->key.pa;
+}
+
+/* Decide who is the client of a new flow from its first packet. */
+static void learn_roles(struct sl_flow *f, const struct sl_pkt *p, int from_a)
+{
+	int sender_is_client;
+
+	if (p->l4proto == SL_PROTO_TCP && (p->tcp_flags & SL_TCP_SYN)) {
+		sender_is_client = !(p->tcp_flags & SL_TCP_ACK);
+		f->role_by_syn = 1;
+	} else if (p->sport != p->dport) {
+		/* the lower port is the service, unless both are ephemeral-looking
+		 * and the sender uses a well-known one */
+		sender_is_client = p->dport < p->sport;
+	} else {
+		sender_is_client = 1;
+	}
+	f->client_is_a = sender_is_client ? (uint8_t)from_a : (uint8_t)!from_a;
+}
+
+static void flow_reset_inspection(struct sl_worker *w, struct sl_flow *f)
+{
+	for (int d = 0; d < 2; d++) {
+		stream_close(f, d);
+		sl_tcp_half_release(&f->half[d], &w->seg_pool);
+		sl_tcp_half_init(&f->half[d]);
+	}
+	sl_app_half_release(&f->app, &w->app_pool);
+	sl_app_half_init(&f->app);
+	f->depth_done = 0;
+}
+
+/* End a flow: deliver what reassembly still holds (skipping gaps), then
+ * free its state. May produce events; there is no packet to act upon. */
+static void end_flow(struct sl_worker *w, struct sl_snapshot *s, struct sl_flow *f)
+{
+	if (f->state == SL_FLOW_INSPECT && f->key.proto == SL_PROTO_TCP && s != NULL &&
+	    f->gen == s->gen) {
+		struct sl_pkt pkt;
+		struct pkt_ctx c = {
+			.w = w, .s = s, .f = f, .pkt = &pkt, .vrule = -1,
+			.frame = NULL, .frame_len = 0,
+		};
+
+		memset(&pkt, 0, sizeof(pkt));
+		pkt.l4proto = f->key.proto;
+		pkt.ipver = f->key.family;
+		for (int d = 0; d < 2; d++) {
+			c.cdir = c.dir = (uint8_t)d;
+			sl_tcp_half_flush(&f->half[d], &w->seg_pool, on_stream, &c);
+		}
+	}
+	for (int d = 0; d < 2; d++) {
+		stream_close(f, d);
+		sl_tcp_half_release(&f->half[d], &w->seg_pool);
+	}
+	sl_app_half_release(&f->app, &w->app_pool);
+	sl_flow_release(w, f);
+}
+
+static uint64_t flow_timeout_tsc(const struct sl_flow *f)
+{
+	const struct sl_config *cf = &sl_dp.cfg;
+	uint32_t t;
+
+	if (f->key.proto == SL_PROTO_TCP)
+		t = f->closing ? cf->tcp_closed_timeout : cf->tcp_timeout;
+	else if (f->key.proto == SL_PROTO_UDP)
+		t = cf->udp_timeout;
+	else
+		t = cf->other_timeout;
+	return (uint64_t)t * sl_dp.tsc_hz;
+}
+
+static void expire_flows(struct sl_worker *w, struct sl_snapshot *s, unsigned max)
+{
+	for (unsigned i = 0; i < max; i++) {
+		struct sl_flow *f = sl_flow_lru_head(w);
+
+		if (f == NULL || w->now_tsc - f->last_tsc < flow_timeout_tsc(f))
+			return;
+		end_flow(w, s, f);
+		w->st.flows_expired++;
+	}
+}
+
+void sl_worker_end_flows(struct sl_worker *w, struct sl_snapshot *s)
+{
+	struct sl_flow *f;
+
+	while ((f = sl_flow_lru_head(w)) != NULL)
+		end_flow(w, s, f);
+}
+
+static struct sl_flow *get_flow(struct pkt_ctx *c, int *from_a, int *created)
+{
+	struct sl_worker *w = c->w;
+	struct sl_flow_key k;
+	hash_sig_t sig;
+	struct sl_flow *f;
+
+	sl_flow_key_make(c->pkt, &k, from_a);
+	sig = rte_hash_hash(w->flow_hash, &k);
+	f = sl_flow_lookup_or_create(w, &k, sig, created);
+	if (f == NULL) {
+		/* full: evict the least recently used flow if it is idle enough */
+		struct sl_flow *old = sl_flow_lru_head(w);
+		uint64_t min_idle = (uint64_t)sl_dp.cfg.evict_min_idle_ms * sl_dp.tsc_hz / 1000;
+
+		if (old != NULL && w->now_tsc - old->last_tsc >= min_idle) {
+			end_flow(w, c->s, old);
+			w->st.flows_evicted++;
+			f = sl_flow_lookup_or_create(w, &k, sig, created);
+		}
+	}
+	return f;
+}
+
+/* Packets without a flow (not TCP/UDP): ip selectors against either end. */
+static int process_flowless(struct pkt_ctx *c)
+{
+	struct sl_hitset hs;
+
+	if (!c->s->has_ip)
+		return V_FORWARD;
+	sl_hitset_clear(&hs);
+	sl_snapshot_ip_lookup(c->s, &c->pkt->dst, &hs);
+	sl_snapshot_ip_lookup(c->s, &c->pkt->src, &hs);
+	if (hs.n) {
+		char a[64];
+
+		sl_addr_str(&c->pkt->dst, a, sizeof(a));
+		handle_hits(c, &hs, &c->pkt->src, a, (uint32_t)strlen(a), 0, 0);
+	}
+	return apply_verdict(c);
+}
+
+static void new_flow_checks(struct pkt_ctx *c)
+{
+	struct sl_flow *f = c->f;
+	struct sl_hitset hs;
+	struct sl_addr server, org;
+	char a[64];
+
+	if (!c->s->has_ip)
+		return;
+	memset(&server, 0, sizeof(server));
+	server.family = f->key.family;
+	memcpy(server.b, f->client_is_a ? f->key.b : f->key.a, 16);
+	sl_hitset_clear(&hs);
+	sl_snapshot_ip_lookup(c->s, &server, &hs);
+	if (hs.n == 0)
+		return;
+	org = c->pkt->src;
+	sl_addr_str(&server, a, sizeof(a));
+	handle_hits(c, &hs, &org, a, (uint32_t)strlen(a), 0, 0);
+}
+
+/* A blocked or cleared flow from an older snapshot: keep its verdict
+ * unless the rule that set it is gone (or switched off). */
+static void flow_new_generation(struct pkt_ctx *c)
+{
+	struct sl_flow *f = c->f;
+	struct sl_snapshot *s = c->s;
+
+	for (int d = 0; d < 2; d++)
+		stream_close(f, d);
+	if (f->state == SL_FLOW_BLOCKED && f->block_rule_id != 0) {
+		int idx = sl_policy_find_rule(s->policy, f->block_rule_id);
+
+		if (idx < 0 || (s->disabled[(unsigned)idx / 64] >> ((unsigned)idx % 64) & 1)) {
+			f->state = SL_FLOW_INSPECT;
+			f->closing = 0;
+			c->w->st.resumed++;
+		}
+	}
+	f->gen = s->gen;
+}
+
+static int process_udp(struct pkt_ctx *c)
+{
+	struct sl_flow *f = c->f;
+	struct sl_snapshot *s = c->s;
+	const struct sl_pkt *p = c->pkt;
+	const uint8_t *pl = c->frame + p->payload_off;
+	struct sl_hitset hs;
+	struct sl_addr org;
+	int d = c->dir;
+
+	c->cdir = c->dir;
+	if (s->has_domain && d == SL_DIR_C2S && server_port_of(f) == 53) {
+		struct sl_dns_query q;
+
+		if (sl_dns_parse_query(pl, p->payload_len, &q) == 0) {
+			sl_hitset_clear(&hs);
+			sl_match_domain(s->policy, q.name, q.name_len, SL_FIELD_DNS, &hs);
+			handle_hits(c, &hs, content_origin(c, &org), q.name, q.name_len, 0, 0);
+			c->vfield = c->vrule >= 0 ? c->vfield : SL_FIELD_DNS;
+		}
+	}
+	if (s->has_payload && p->payload_len && !verdict_final(c) &&
+	    !(f->depth_done & (1u << d))) {
+		sl_hitset_clear(&hs);
+		sl_match_payload(s->policy, s->scratch[c->w->idx], pl, p->payload_len, &hs);
+		if (hs.n)
+			handle_hits(c, &hs, content_origin(c, &org), pl, p->payload_len,
+				    0, p->payload_len);
+		if (f->half[d].delivered + p->payload_len >= sl_dp.cfg.inspect_depth)
+			f->depth_done |= 1u << d;
+		f->half[d].delivered += p->payload_len;
+	}
+	return apply_verdict(c);
+}
+
+static int process_tcp(struct pkt_ctx *c)
+{
+	struct sl_worker *w = c->w;
+	struct sl_flow *f = c->f;
+	const struct sl_pkt *p = c->pkt;
+	int d = c->dir;
+	int rc;
+
+	if ((p->tcp_flags & (SL_TCP_SYN | SL_TCP_ACK)) == SL_TCP_SYN && f->closing &&
+	    f->state != SL_FLOW_BLOCKED) {
+		/* a new connection on a closed 5-tuple */
+		flow_reset_inspection(w, f);
+		f->closing = 0;
+		f->nrec = 0;
+	}
+	if (p->tcp_flags & SL_TCP_SYN)
+		sl_tcp_half_syn(&f->half[d], p->seq);
+	if (p->payload_len || (p->tcp_flags & (SL_TCP_FIN | SL_TCP_RST))) {
+		c->cdir = (uint8_t)d;
+		rc = sl_tcp_half_segment(&f->half[d], &w->seg_pool, p->seq,
+					 c->frame + p->payload_off, p->payload_len,
+					 p->tcp_flags, sl_dp.cfg.ooo_bytes_per_flow,
+					 on_stream, c);
+		if (rc == -ENOBUFS) {
+			w->st.overload_ooo++;
+			if (sl_dp.cfg.overload == SL_FAIL_CLOSED)
+				c->overload_drop = true;
+		}
+	}
+	if ((p->tcp_flags & SL_TCP_ACK) && f->state == SL_FLOW_INSPECT && !verdict_final(c)) {
+		/* the peer's data before this ACK that we never saw is lost to us */
+		c->cdir = (uint8_t)!d;
+		sl_tcp_half_ack(&f->half[!d], &w->seg_pool, p->ack, on_stream, c);
+	}
+	if (p->tcp_flags & (SL_TCP_FIN | SL_TCP_RST))
+		f->closing = 1;
+	return apply_verdict(c);
+}
+
+/* Inspect one decoded frame and decide what happens to mbuf m. */
+static int process_frame(struct sl_worker *w, struct sl_snapshot *s, struct rte_mbuf *m,
+			 const uint8_t *frame, uint32_t len, const struct sl_pkt *p,
+			 uint16_t port)
+{
+	struct pkt_ctx c = {
+		.w = w, .s = s, .m = m, .frame = frame, .frame_len = len, .pkt = p,
+		.in_port = port, .vrule = -1, .dir = SL_DIR_NONE,
+	};
+	int from_a, created;
+	struct sl_flow *f;
+
+	if (p->l4proto != SL_PROTO_TCP && p->l4proto != SL_PROTO_UDP)
+		return process_flowless(&c);
+	f = get_flow(&c, &from_a, &created);
+	if (f == NULL) {
+		w->st.overload_flow_table++;
+		if (sl_dp.cfg.overload == SL_FAIL_CLOSED) {
+			w->st.drop_overload++;
+			return V_DROP;
+		}
+		return process_flowless(&c);
+	}
+	c.f = f;
+	if (created) {
+		learn_roles(f, p, from_a);
+		f->gen = s->gen;
+		sl_tcp_half_init(&f->half[0]);
+		sl_tcp_half_init(&f->half[1]);
+		sl_app_half_init(&f->app);
+	} else if (!f->role_by_syn && p->l4proto == SL_PROTO_TCP &&
+		   (p->tcp_flags & SL_TCP_SYN) && f->half[0].delivered == 0 &&
+		   f->half[1].delivered == 0) {
+		learn_roles(f, p, from_a);
+	}
+	sl_flow_touch(w, f);
+	c.dir = (from_a == (int)f->client_is_a) ? SL_DIR_C2S : SL_DIR_S2C;
+	f->pkts[c.dir]++;
+	f->bytes[c.dir] += len;
+	if (f->gen != s->gen)
+		flow_new_generation(&c);
+	if (created)
+		new_flow_checks(&c);
+	switch (f->state) {
+	case SL_FLOW_BLOCKED:
+		if (!created) {
+			w->st.drop_policy++;
+			return V_DROP;
+		}
+		return apply_verdict(&c);
+	case SL_FLOW_PASS:
+		w->st.fastpath++;
+		return created ? apply_verdict(&c) : V_FORWARD;
+	default:
+		break;
+	}
+	if (verdict_final(&c) || c.verdict == SL_ACT_ALLOW)
+		return apply_verdict(&c);
+	if (p->l4proto == SL_PROTO_UDP)
+		return process_udp(&c);
+	return process_tcp(&c);
+}
+
+/* IP fragments: a copy goes to rte_ip_frag; the original is forwarded as it
+ * came unless the datagram it completes is to be dropped. */
+static int process_fragment(struct sl_worker *w, struct sl_snapshot *s, struct rte_mbuf *m,
+			    const struct sl_pkt *p, uint16_t port)
+{
+	struct rte_mbuf *cp, *mo;
+	struct sl_pkt rp;
+	uint32_t n;
+	int rc;
+
+	w->st.frags++;
+	cp = rte_pktmbuf_copy(m, w->frag_pool, 0, UINT32_MAX);
+	if (cp == NULL)
+		goto overload;
+	cp->l2_len = p->l3_off;
+	if (p->ipver == 4) {
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(cp, struct rte_ipv4_hdr *,
+								   p->l3_off);
+
+		cp->l3_len = (ip->version_ihl & 0x0f) * 4;
+		mo = rte_ipv4_frag_reassemble_packet(w->frag_tbl, &w->death_row, cp,
+						     w->now_tsc, ip);
+	} else {
+		struct rte_ipv6_hdr *ip = rte_pktmbuf_mtod_offset(cp, struct rte_ipv6_hdr *,
+								   p->l3_off);
+		struct rte_ipv6_fragment_ext *fh = rte_pktmbuf_mtod_offset(cp,
+			struct rte_ipv6_fragment_ext *, p->frag_hdr_off);
+
+		if (p->frag_hdr_off != p->l3_off + sizeof(*ip)) {
+			/* rte_ip_frag needs the fragment header right after the
+			 * fixed header: forward uninspected */
+			rte_pktmbuf_free(cp);
+			goto overload;
+		}
+		cp->l3_len = sizeof(*ip) + sizeof(*fh);
+		mo = rte_ipv6_frag_reassemble_packet(w->frag_tbl, &w->death_row, cp,
+						     w->now_tsc, ip, fh);
+	}
+	if (mo == NULL)
+		return V_FORWARD;  /* held for reassembly, or dropped by the table */
+	w->st.frag_reassembled++;
+	n = rte_pktmbuf_pkt_len(mo);
+	if (n > sizeof(w->linbuf)) {
+		rte_pktmbuf_free(mo);
+		return V_FORWARD;
+	}
+	{
+		/* copies into linbuf when segmented, else points into the mbuf */
+		const void *d = rte_pktmbuf_read(mo, 0, n, w->linbuf);
+
+		if (d != w->linbuf)
+			memcpy(w->linbuf, d, n);
+	}
+	rte_pktmbuf_free(mo);
+	rc = sl_decode(w->linbuf, n, &rp);
+	if (rc != SL_DEC_OK || rp.is_frag)
+		return V_FORWARD;
+	return process_frame(w, s, m, w->linbuf, n, &rp, port);
+overload:
+	w->st.overload_frag++;
+	if (sl_dp.cfg.overload == SL_FAIL_CLOSED) {
+		w->st.drop_overload++;
+		return V_DROP;
+	}
+	return V_FORWARD;
+}
+
+void sl_worker_process(struct sl_worker *w, struct sl_snapshot *s,
+		       struct rte_mbuf **pkts, uint16_t n, uint16_t port)
+{
+	uint16_t out = peer_of(port);
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const uint8_t *frame;
+		uint32_t len = rte_pktmbuf_pkt_len(m);
+		struct sl_pkt p;
+		int rc, v;
+
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		w->st.rx_pkts++;
+		w->st.rx_bytes += len;
+		w->port_rx[port]++;
+		if (SL_LIKELY(m->nb_segs == 1)) {
+			frame = rte_pktmbuf_mtod(m, const uint8_t *);
+		} else {
+			if (len > sizeof(w->linbuf))
+				len = sizeof(w->linbuf);
+			frame = rte_pktmbuf_read(m, 0, len, w->linbuf);
+		}
+		rc = sl_decode(frame, len, &p);
+		if (SL_UNLIKELY(rc != SL_DEC_OK)) {
+			if (rc == SL_DEC_NOT_IP) {
+				w->st.non_ip++;
+				v = V_FORWARD;
+			} else {
+				w->st.decode_err[rc]++;
+				v = sl_dp.cfg.malformed_drop ? V_DROP : V_FORWARD;
+				if (v == V_DROP)
+					w->st.drop_malformed++;
+			}
+		} else if (SL_UNLIKELY(p.is_frag)) {
+			v = process_fragment(w, s, m, &p, port);
+		} else {
+			v = process_frame(w, s, m, frame, len, &p, port);
+		}
+		if (v == V_FORWARD) {
+			w->st.tx_pkts++;
+			w->st.tx_bytes += len;
+			w->port_tx[out]++;
+			tx_enqueue(w, out, m);
+		} else {
+			w->port_drop[port]++;
+			rte_pktmbuf_free(m);
+		}
+	}
+}
+
+
+int sl_worker_main(void *arg)
+{
+	struct sl_worker *w = arg;
+	struct rte_mbuf *pkts[SL_BURST];
+	const struct sl_config *cf = &sl_dp.cfg;
+	unsigned tick = 0;
+
+	RTE_PER_LCORE(sl_worker_idx) = w->idx;
+	rte_rcu_qsbr_thread_register(sl_dp.qsbr, w->idx);
+	rte_rcu_qsbr_thread_online(sl_dp.qsbr, w->idx);
+	while (!__atomic_load_n(&sl_dp.stop, __ATOMIC_RELAXED)) {
+		struct sl_snapshot *s = __atomic_load_n(&sl_dp.snap, __ATOMIC_ACQUIRE);
+		unsigned got = 0;
+		uint64_t t0 = rte_rdtsc();
+
+		w->now_tsc = t0;
+		if ((tick++ & 63) == 0) {
+			w->now_ns = sl_now_ns();
+			w->now_s = (int64_t)(w->now_ns / 1000000000ull);
+		}
+		for (unsigned i = 0; i < cf->nports; i++) {
+			uint16_t port = cf->port[i];
+			uint16_t n = rte_eth_rx_burst(port, w->idx, pkts, SL_BURST);
+
+			if (n == 0)
+				continue;
+			got += n;
+			sl_worker_process(w, s, pkts, n, port);
+		}
+		sl_worker_tx_flush(w);
+		if (got) {
+			w->st.bursts++;
+			w->st.busy_tsc += rte_rdtsc() - t0;
+		}
+		expire_flows(w, s, 8);
+		rte_ip_frag_free_death_row(&w->death_row, 3);
+		if (SL_UNLIKELY(w->cmd_flush)) {
+			w->now_ns = sl_now_ns();
+			sl_worker_end_flows(w, s);
+			sl_worker_tx_flush(w);
+			__atomic_store_n(&w->cmd_flush, 0, __ATOMIC_RELEASE);
+		}
+		rte_rcu_qsbr_quiescent(sl_dp.qsbr, w->idx);
+		if (got == 0 && cf->idle_sleep_us)
+			rte_delay_us_sleep(cf->idle_sleep_us);
+	}
+	rte_rcu_qsbr_thread_offline(sl_dp.qsbr, w->idx);
+	rte_rcu_qsbr_thread_unregister(sl_dp.qsbr, w->idx);
+	return 0;
+}
