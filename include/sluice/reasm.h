@@ -15,6 +15,10 @@
 
 #define SL_SEG_CHUNK 256            /* bytes of data per pool chunk */
 #define SL_SEG_NONE UINT32_MAX
+/* A segment (or an ACK) further than this ahead of the next expected byte
+ * is garbage (forged, or another connection reusing the ports): ignored,
+ * -ERANGE. */
+#define SL_REASM_MAX_AHEAD (1u << 30)
 
 /* Per-lcore pool of fixed-size chunks for out-of-order data. */
 struct sl_seg_pool {
@@ -50,6 +54,7 @@ struct sl_tcp_half {
 #define SL_HALF_FIN 0x0002           /* FIN seen (in order) */
 #define SL_HALF_RST 0x0004
 #define SL_HALF_CLOSED 0x0008        /* no more delivery (depth reached, released) */
+#define SL_HALF_GAP 0x0010           /* bytes were skipped: the next delivery has gap set */
 
 /* Consumer of in-order data. `off` is the stream offset of data[0]; `gap`
  * is non-zero when bytes were skipped just before data (reset any
@@ -61,26 +66,45 @@ typedef int (*sl_deliver_fn)(void *ctx, const uint8_t *data, uint32_t len,
 void sl_tcp_half_init(struct sl_tcp_half *h);
 
 /* Start the sequence space from a SYN (isn = its sequence number): data
- * starts at isn + 1. */
+ * starts at isn + 1. Ignored once data was delivered, buffered or skipped
+ * (a late retransmitted SYN must not rewind the stream); before that a new
+ * SYN replaces the ISN. sl_tcp_half_segment does this itself for a segment
+ * with SYN set, so calling both is harmless. */
 void sl_tcp_half_syn(struct sl_tcp_half *h, uint32_t isn);
 
-/* Feed one segment (seq of data[0], payload, flags SL_TCP_*). When the
- * sequence is unknown (mid-stream pickup) the first segment with data sets
- * it. Delivers what became contiguous. Returns the number of bytes
- * delivered, or -ENOBUFS when out-of-order data had to be dropped because
- * the pool or max_ooo_bytes was exhausted (the gap is then skipped as if
- * acknowledged, and counted by the caller). */
+/* Feed one segment (seq = the TCP header's sequence number, payload,
+ * flags SL_TCP_*). With SYN set the segment's sequence number becomes the
+ * ISN (unless data was already seen) and its data (TCP Fast Open) starts
+ * at seq + 1. When the sequence is unknown (mid-stream pickup) the first
+ * segment with data sets it; segments without data are then ignored, and
+ * no flag (not even ACK) is required. Data before next_seq (retransmitted)
+ * is dropped; bytes already buffered are kept (first copy wins). Delivers
+ * what became contiguous, in order, possibly in several calls of fn.
+ * RST: sets SL_HALF_RST, its data is ignored. FIN: SL_HALF_FIN once the
+ * stream is complete up to it.
+ * Returns the number of bytes delivered, -ENOBUFS when out-of-order data
+ * could not be buffered because the pool or max_ooo_bytes was exhausted
+ * (the gap before the earliest data held is then skipped as if
+ * acknowledged, so data may have been delivered anyway: count it),
+ * or -ERANGE for a segment more than SL_REASM_MAX_AHEAD ahead (ignored).
+ * After fn returned non-zero (or after release) the half is
+ * SL_HALF_CLOSED and every call returns 0. */
 int sl_tcp_half_segment(struct sl_tcp_half *h, struct sl_seg_pool *pool,
 			uint32_t seq, const uint8_t *data, uint32_t len,
 			uint8_t tcp_flags, uint32_t max_ooo_bytes,
 			sl_deliver_fn fn, void *ctx);
 
 /* The other direction acknowledged up to `ack`: data before it that we
- * never saw is lost to us; skip the gap and deliver what is buffered. */
+ * never saw is lost to us; skip the gap and deliver what is buffered.
+ * Call it for every segment with ACK set, on the opposite half (cheap when
+ * nothing is missing). No-op while the sequence is unknown, and for an ack
+ * of just the FIN. Returns bytes delivered or -ERANGE (ack too far ahead,
+ * ignored). */
 int sl_tcp_half_ack(struct sl_tcp_half *h, struct sl_seg_pool *pool,
 		    uint32_t ack, sl_deliver_fn fn, void *ctx);
 
-/* Flow end: deliver everything buffered, skipping gaps. */
+/* Flow end: deliver everything buffered, skipping gaps (gap set on the
+ * data after each). Returns bytes delivered. Does not release. */
 int sl_tcp_half_flush(struct sl_tcp_half *h, struct sl_seg_pool *pool,
 		      sl_deliver_fn fn, void *ctx);
 
