@@ -820,6 +820,42 @@ fail:
 
 /* ---- public entry points -------------------------------------------------- */
 
+struct dsort {
+	struct sl_diag_msg m;
+	unsigned pos;
+};
+
+static int cmp_diag(const void *a, const void *b)
+{
+	const struct dsort *x = a;
+	const struct dsort *y = b;
+	int c = strcmp(x->m.file ? x->m.file : "", y->m.file ? y->m.file : "");
+
+	if (c != 0)
+		return c;
+	if (x->m.line != y->m.line)
+		return x->m.line < y->m.line ? -1 : 1;
+	return x->pos < y->pos ? -1 : 1;
+}
+
+/* Messages of one compile in file and line order (stable). */
+static void sort_diag(struct sl_diag *d, unsigned from)
+{
+	unsigned n = d->n - from;
+	struct dsort *t;
+
+	if (n < 2 || (t = malloc(n * sizeof(*t))) == NULL)
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		t[i].m = d->m[from + i];
+		t[i].pos = i;
+	}
+	qsort(t, n, sizeof(*t), cmp_diag);
+	for (unsigned i = 0; i < n; i++)
+		d->m[from + i] = t[i].m;
+	free(t);
+}
+
 int sl_policy_compile_text(const char *text, const char *name,
 			   const struct sl_compile_opts *opts,
 			   struct sl_policy **out, struct sl_diag *diag)
@@ -827,7 +863,7 @@ int sl_policy_compile_text(const char *text, const char *name,
 	struct sl_diag local;
 	struct ir ir;
 	hs_database_t *blk = NULL, *str = NULL;
-	unsigned errs0;
+	unsigned errs0, n0;
 	double t0 = mono_now();
 	int ret;
 
@@ -836,6 +872,7 @@ int sl_policy_compile_text(const char *text, const char *name,
 		diag = &local;
 	}
 	errs0 = diag->errors;
+	n0 = diag->n;
 	*out = NULL;
 	if (name == NULL)
 		name = "<policy>";
@@ -861,6 +898,7 @@ out:
 	if (str)
 		hs_free_database(str);
 	ir_free(&ir);
+	sort_diag(diag, n0);
 	if (diag == &local)
 		sl_diag_free(&local);
 	return ret;
