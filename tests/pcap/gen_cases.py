@@ -1,0 +1,329 @@
+#!/usr/bin/python3
+"""Generate sluice's own pcap fixtures under tests/pcap/cases/<name>/:
+capture.pcap, policy.cfg, expected.json (and config.cfg when a case needs
+dataplane settings). Deterministic; the output is committed, run this
+again after changing a case. Reserved names and addresses only."""
+import json
+import os
+import random
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from pcapgen import (CLIENT_MAC, SERVER_MAC, TcpConv, dns_answer, dns_query,  # noqa: E402
+                     dns_tcp_message, http_get, http_response, icmp_echo, l2,
+                     tls_client_hello, tls_server_hello_stub)
+from scapy.all import IP, IPv6, IPv6ExtHdrFragment, Raw, TCP, UDP, fragment, fragment6, wrpcap  # noqa: E402
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cases")
+EICAR = r"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+C, S = "192.0.2.10", "198.51.100.10"
+C6, S6 = "2001:db8:1::10", "2001:db8:2::10"
+
+
+def policy(name, rules, extra=""):
+    body = ",\n".join("  { " + r + " }" for r in rules)
+    return f'policy = {{ name = "{name}"; revision = "1"; }};\n{extra}rules = (\n{body}\n);\n'
+
+
+def rule(rid, action, match, more=""):
+    return (f'id = {rid}; name = "rule {rid}"; basis = "CSL Art.47"; action = "{action}"; '
+            f'{more}match = {{ {match} }};')
+
+
+def write(name, frames, pol, expected, config=None):
+    d = os.path.join(HERE, name)
+    os.makedirs(d, exist_ok=True)
+    wrpcap(os.path.join(d, "capture.pcap"), frames)
+    with open(os.path.join(d, "policy.cfg"), "w") as f:
+        f.write(pol)
+    with open(os.path.join(d, "expected.json"), "w") as f:
+        json.dump(expected, f, indent=1, sort_keys=True)
+        f.write("\n")
+    if config:
+        with open(os.path.join(d, "config.cfg"), "w") as f:
+            f.write(config)
+    elif os.path.exists(os.path.join(d, "config.cfg")):
+        os.remove(os.path.join(d, "config.cfg"))
+
+
+def http_conv(host, path, body, sport=40000, client=C, server=S, vlans=None, **kw):
+    c = TcpConv(client, server, sport, 80, vlans=vlans, **kw).handshake()
+    c.send(True, http_get(host, path)).send(False, http_response(body)).close()
+    return c
+
+
+def case_http_block_page():
+    c = http_conv("login.bank.example", "/verify?x=1", "SECRET-PHISH-BODY")
+    ok = http_conv("www.example", "/", "hello-allowed", sport=40001, t0=1.0)
+    write("http-block-page", c.frames + ok.frames,
+          policy("t", [rule(1001, "block-page", 'domain = [ "login.bank.example" ];')]),
+          {"flows_per_rule": {"1001": 1},
+           "summary": {"packets_in": 20, "injected": 2, "dropped_policy": 7},
+           "out_contains": ["403 Forbidden", "1001", "CSL Art.47", "hello-allowed"],
+           "out_absent": ["SECRET-PHISH-BODY", "GET /verify"],
+           "records_verify": True})
+
+
+def case_http_url_reset():
+    c = http_conv("login.bank.example", "/verify/step2?id=7", "SECRET-BODY")
+    ok = http_conv("login.bank.example", "/about", "about-page", sport=40001, t0=1.0)
+    write("http-url-reset", c.frames + ok.frames,
+          policy("t", [rule(1, "reset", 'url = [ "login.bank.example/verify*" ];')]),
+          {"flows_per_rule": {"1": 1}, "summary": {"injected": 2, "dropped_policy": 7},
+           "out_absent": ["SECRET-BODY"], "out_contains": ["about-page"]})
+
+
+def case_tls_sni_reset():
+    c = TcpConv(C, S, 40100, 443).handshake()
+    c.send(True, tls_client_hello("a.phish.test")).send(False, tls_server_hello_stub()).close()
+    ok = TcpConv(C, S, 40101, 443, t0=1.0).handshake()
+    ok.send(True, tls_client_hello("phish.test")).send(False, tls_server_hello_stub()).close()
+    write("tls-sni-reset", c.frames + ok.frames,
+          policy("t", [rule(7, "block-page", 'domain = [ "*.phish.test" ];')]),
+          {"flows_per_rule": {"7": 1}, "summary": {"injected": 2, "dropped_policy": 7},
+           "out_frames": [{"contains": "phish.test", "count": 1}]})
+
+
+def case_tls_split_and_on_ack():
+    # ClientHello in 3 segments, the first riding on the handshake ACK
+    ch = tls_client_hello("split.example", pad=600)
+    c = TcpConv(C, S, 40200, 443)
+    c.frames.append(c._pkt(True, "S", c.cseq, 0))
+    c.cseq += 1
+    c.frames.append(c._pkt(False, "SA", c.sseq, c.cseq))
+    c.sseq += 1
+    c.send(True, ch, mss=250)  # first segment is the handshake's ACK
+    c.send(False, tls_server_hello_stub()).close()
+    write("tls-split-on-ack", c.frames,
+          policy("t", [rule(3, "log", 'domain = [ "split.example" ];')]),
+          {"flows_per_rule": {"3": 1}, "summary": {"dropped_policy": 0}})
+
+
+def case_dns_udp():
+    fr = [dns_query(C, "198.51.100.53", 50001, "dl.malware.test", qid=0x0101, t=0.1),
+          dns_answer(C, "198.51.100.53", 50001, "dl.malware.test", "198.51.100.99", qid=0x0101, t=0.2),
+          dns_query(C, "198.51.100.53", 50002, "www.example", qid=0x0102, t=0.3),
+          dns_answer(C, "198.51.100.53", 50002, "www.example", "198.51.100.10", qid=0x0102, t=0.4),
+          dns_query(C, "198.51.100.53", 50003, "x.drop.test", qid=0x0103, t=0.5),
+          dns_query(C, "198.51.100.53", 50004, "MALWARE.TEST.", qid=0x0104, t=0.6)]
+    write("dns-nxdomain", fr,
+          policy("t", [rule(1, "reset", 'domain = [ ".malware.test" ];'),
+                       rule(2, "drop", 'domain = [ "*.drop.test" ];')]),
+          {"flows_per_rule": {"1": 2, "2": 1},
+           "summary": {"packets_in": 6, "injected": 2, "dropped_policy": 4, "packets_out": 2},
+           "out_frames": [{"contains": "malware", "count": 2}]})
+
+
+def case_dns_tcp():
+    c = TcpConv(C, "198.51.100.53", 40300, 53).handshake()
+    c.send(True, dns_tcp_message("evil.malware.test")).send(False, b"\x00\x02\x00\x00").close()
+    write("dns-tcp-nxdomain", c.frames,
+          policy("t", [rule(1, "reset", 'domain = [ ".malware.test" ];')]),
+          {"flows_per_rule": {"1": 1}, "summary": {"injected": 2}})
+
+
+def case_payload_drop_both_ways():
+    c = TcpConv(C, S, 40400, 80).handshake()
+    c.send(True, http_get("files.example", "/eicar"))
+    resp = http_response(EICAR + "-TRAILER-AFTER-MATCH")
+    c.send(False, resp[:120], ack=False)     # ends inside the keyword
+    c.send(False, resp[120:], ack=False)     # completes it: dropped
+    c.send(True, "CLIENT-AFTER-BLOCK")       # later packets of the flow: dropped
+    c.close()
+    write("payload-drop-both-ways", c.frames,
+          policy("t", [rule(9, "drop", 'payload = [ "EICAR-STANDARD-ANTIVIRUS-TEST-FILE" ];')]),
+          {"flows_per_rule": {"9": 1}, "summary": {"injected": 0, "dropped_policy": 7},
+           "out_absent": ["TRAILER-AFTER-MATCH", "CLIENT-AFTER-BLOCK"]})
+
+
+def case_stream_ooo_retransmit():
+    c = TcpConv(C, S, 40500, 80).handshake()
+    # keyword "SECRETWORD" split over three segments sent out of order; a
+    # retransmission of the middle with different bytes must be ignored
+    c.segment(True, 6, "WORD")        # future segment first
+    c.segment(True, 0, "SECRET")      # fills the hole: match
+    c.advance(True, 10)
+    c.segment(True, 0, "tail-1")
+    c.segment(True, 2, "XXXXXXXX")     # overlapping rewrite of delivered bytes: ignored
+    c.advance(True, 6)
+    c.close()
+    c2 = TcpConv(C, S, 40501, 80, t0=1.0).handshake()
+    c2.segment(True, 0, "BENIGNWO")
+    c2.segment(True, 0, "SECRETWO")    # retransmission with other bytes: first copy wins
+    c2.advance(True, 8)
+    c2.segment(True, 0, "RD")
+    c2.advance(True, 2)
+    c2.close()
+    write("stream-ooo-retransmit", c.frames + c2.frames,
+          policy("t", [rule(5, "log", 'payload = [ "SECRETWORD" ];'),
+                       rule(6, "log", 'payload = [ "BENIGNWORD" ];')]),
+          {"flows_per_rule": {"5": 1, "6": 1}, "summary": {"dropped_policy": 0}})
+
+
+def case_tfo():
+    c = TcpConv(C, S, 40600, 80).handshake(syn_data=http_get("tfo.example", "/"))
+    c.send(False, http_response("tfo-body")).close()
+    write("http-tcp-fast-open", c.frames,
+          policy("t", [rule(4, "reset", 'domain = [ "tfo.example" ];')]),
+          {"flows_per_rule": {"4": 1}, "out_absent": ["tfo-body"], "summary": {"injected": 2}})
+
+
+def case_keepalive():
+    c = TcpConv(C, S, 40700, 80).handshake()
+    c.send(True, http_get("www.example", "/first")).send(False, http_response("first-ok"))
+    c.send(True, http_get("www.example", "/second/bad")).send(False, http_response("second-body"))
+    c.close()
+    write("http-keepalive-second-request", c.frames,
+          policy("t", [rule(8, "block-page", 'url = [ "www.example/second/*" ];')]),
+          {"flows_per_rule": {"8": 1}, "out_contains": ["first-ok", "403 Forbidden"],
+           "out_absent": ["second-body"]})
+
+
+def case_vlan_qinq():
+    c = http_conv("login.bank.example", "/", "QINQ-BODY", vlans=[100, 200])
+    write("qinq-block-page", c.frames,
+          policy("t", [rule(1, "block-page", 'domain = [ "login.bank.example" ];')]),
+          {"flows_per_rule": {"1": 1}, "summary": {"injected": 2},
+           "out_frames": [{"contains": "403 Forbidden", "count": 1, "ethertype": "88a8"}],
+           "out_absent": ["QINQ-BODY"]})
+
+
+def case_ipv6_ext_headers():
+    from scapy.all import IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop
+    fr = []
+    c = TcpConv(C6, S6, 40800, 8080).handshake()
+    c.send(True, http_get("v6.phish.test", "/x"))
+    # add a hop-by-hop and destination options header to the request frame
+    req = c.frames[-2]
+    ip6 = req[IPv6]
+    tcp = ip6[TCP]
+    new = l2(CLIENT_MAC, SERVER_MAC, None) / IPv6(src=ip6.src, dst=ip6.dst) / IPv6ExtHdrHopByHop() / \
+        IPv6ExtHdrDestOpt() / tcp
+    new.time = req.time
+    c.frames[-2] = new
+    c.send(False, http_response("V6-BODY")).close()
+    fr += c.frames
+    write("ipv6-ext-headers", fr,
+          policy("t", [rule(2, "reset", 'domain = [ ".phish.test" ];')]),
+          {"flows_per_rule": {"2": 1}, "out_absent": ["V6-BODY"], "summary": {"injected": 2}})
+
+
+def case_ip_rules():
+    c = TcpConv(C, "198.51.100.201", 40900, 443).handshake()
+    c.send(True, tls_client_hello("anything.example")).close()
+    fr = c.frames + [icmp_echo(C, "198.51.100.202", t=2.0), icmp_echo(C, S, t=2.1),
+                     icmp_echo("2001:db8:1::1", "2001:db8:bad::1", t=2.2)]
+    write("ip-rules", fr,
+          policy("t", [rule(4, "drop", 'ip = [ "198.51.100.200/29", "2001:db8:bad::/48" ];')]),
+          {"summary": {"packets_out": 1, "dropped_policy": len(c.frames) + 2},
+           "flows_per_rule": {"4": 1}})
+
+
+def case_origin_zone():
+    out = http_conv("leaflets.example", "/", "Forbidden-Leaflet from abroad", server="198.51.100.30")
+    inn = http_conv("intranet.example", "/", "forbidden-leaflet internal", sport=40001,
+                    server="192.0.2.30", t0=1.0)
+    extra = 'zones = { domestic = { cidr = [ "192.0.2.0/24" ]; }; };\n'
+    write("origin-zone", out.frames + inn.frames,
+          policy("t", [rule(50, "reset", 'payload = [ "/forbidden-leaflet/i" ]; origin = "!domestic";')],
+                 extra),
+          {"flows_per_rule": {"50": 1}, "out_contains": ["forbidden-leaflet internal"],
+           "out_absent": ["from abroad"]})
+
+
+def case_precedence_shadow():
+    a = http_conv("safe.bank.example", "/", EICAR)                               # allow beats drop
+    b = http_conv("www.casino.test", "/", "casino-body", sport=40001, t0=1.0)    # shadow only
+    c = http_conv("news.example", "/", "news-body", sport=40002, t0=2.0)          # log
+    d = http_conv("old.example", "/", "old-body", sport=40003, t0=3.0)            # expired rule
+    write("precedence-shadow-expiry", a.frames + b.frames + c.frames + d.frames,
+          policy("t", [rule(1, "drop", 'payload = [ "EICAR-STANDARD-ANTIVIRUS-TEST-FILE" ];'),
+                       rule(2, "allow", 'domain = [ "safe.bank.example" ];'),
+                       rule(3, "reset", 'domain = [ ".casino.test" ];', 'mode = "shadow"; '),
+                       rule(4, "log", 'domain = [ "news.example" ];'),
+                       rule(5, "drop", 'domain = [ "old.example" ];', 'expires = "2020-01-01"; ')]),
+          {"flows_per_rule": {"1": 0, "2": 1, "3": 1, "4": 1, "5": 0},
+           "summary": {"dropped_policy": 0, "injected": 0},
+           "out_contains": ["EICAR-STANDARD", "casino-body", "news-body", "old-body"]})
+
+
+def case_fragments():
+    fr = []
+    # IPv4: TCP segment with the keyword fragmented into 3 IP fragments
+    c = TcpConv(C, S, 41000, 80).handshake()
+    c.send(True, http_get("frag.example", "/") + b"X" * 40 + b"FRAGMENTED-KEYWORD" + b"Y" * 40)
+    req = c.frames[-2]
+    frags = fragment(req[IP], fragsize=48)
+    eth = l2(CLIENT_MAC, SERVER_MAC, None)
+    c.frames[-2:-1] = [eth / f for f in frags]
+    fr += c.frames
+    # IPv6 UDP datagram fragmented, keyword across the fragment boundary
+    pl = b"A" * 60 + b"V6-FRAG-KEYWORD" + b"B" * 60
+    p6 = IPv6(src=C6, dst=S6) / IPv6ExtHdrFragment() / UDP(sport=5000, dport=6000) / Raw(load=pl)
+    for f6 in fragment6(p6, 96):
+        fr.append(l2(CLIENT_MAC, SERVER_MAC, None) / f6)
+    write("ip-fragments", fr,
+          policy("t", [rule(1, "log", 'payload = [ "FRAGMENTED-KEYWORD" ];'),
+                       rule(2, "log", 'payload = [ "V6-FRAG-KEYWORD" ];')]),
+          {"flows_per_rule": {"1": 1, "2": 1}, "summary": {"dropped_policy": 0,
+                                                           "packets_in": len(fr), "packets_out": len(fr)}})
+
+
+def case_malformed():
+    rnd = random.Random(7)
+    fr = []
+    good = bytes(l2(CLIENT_MAC, SERVER_MAC, None) / IP(src=C, dst=S) / TCP(sport=1, dport=80, flags="S"))
+    fr.append(good[:10])                                  # truncated Ethernet
+    fr.append(good[:20])                                  # truncated IPv4
+    b = bytearray(good); b[14] = 0x43; fr.append(bytes(b))  # IHL 3
+    b = bytearray(good); b[16:18] = struct.pack("!H", 2000); fr.append(bytes(b))  # total length > frame
+    b = bytearray(good); b[46] = 0x20; fr.append(bytes(b))  # TCP data offset 2
+    fr.append(good[:40])                                  # truncated TCP
+    b = bytearray(good); b[14] = 0x75; fr.append(bytes(b))  # IP version 7
+    for _ in range(20):
+        fr.append(bytes(rnd.getrandbits(8) for _ in range(rnd.randint(1, 200))))
+    fr.append(good)
+    frames = []
+    from scapy.all import Ether
+    for i, raw in enumerate(fr):
+        p = Ether(raw) if len(raw) >= 14 else Raw(load=raw)
+        p.time = i * 0.001
+        frames.append(p)
+    write("malformed", frames, policy("t", [rule(1, "drop", 'payload = [ "never-matches-xyz" ];')]),
+          {"summary": {"packets_in": len(fr), "packets_out": len(fr), "dropped_policy": 0}})
+
+
+def case_malformed_drop():
+    good = bytes(l2(CLIENT_MAC, SERVER_MAC, None) / IP(src=C, dst=S) / TCP(sport=1, dport=80, flags="S"))
+    from scapy.all import Ether
+    fr = []
+    for i, raw in enumerate([good[:20], good[:40], good]):
+        p = Ether(raw)
+        p.time = i * 0.001
+        fr.append(p)
+    write("malformed-drop", fr, policy("t", [rule(1, "drop", 'payload = [ "never-matches-xyz" ];')]),
+          {"summary": {"packets_in": 3, "packets_out": 1, "dropped_malformed": 2}},
+          config='policy = "policy.cfg";\nmalformed = "drop";\n')
+
+
+def case_stream_depth():
+    c = TcpConv(C, S, 41100, 80).handshake()
+    c.send(False, b"Z" * 3000 + b"DEEP-KEYWORD", mss=1000)
+    c.send(False, b"EARLY-KEYWORD")
+    c.close()
+    write("inspect-depth", c.frames,
+          policy("t", [rule(1, "log", 'payload = [ "DEEP-KEYWORD" ];')]),
+          {"flows_per_rule": {"1": 0}},
+          config='policy = "policy.cfg";\nlimits = { inspect_depth = 2048; };\n')
+
+
+def main():
+    for name, fn in sorted(globals().items()):
+        if name.startswith("case_"):
+            fn()
+    print("cases written to", HERE)
+
+
+if __name__ == "__main__":
+    main()
