@@ -45,28 +45,29 @@ static void report_usage(FILE *out)
 		"--identify is given. TIME: RFC 3339 or a date (--to includes that day).\n");
 }
 
-/* "FILE:LINE: msg" without the "warning:" of sl_diag_print. */
-static char *diag_text(const struct sl_diag_msg *m)
+/* "FILE:LINE: msg" (errors) and "FILE:LINE: note: msg" (notes). */
+static char *diag_text(const struct sl_diag_msg *m, bool tag)
 {
-	char *s = NULL;
 	const char *msg = m->msg ? m->msg : "(out of memory)";
+	const char *t = tag && m->is_warning ? "note: " : "";
+	char *s = NULL;
 
 	if (m->file && m->line)
-		(void)!asprintf(&s, "%s:%u: %s", m->file, m->line, msg);
+		(void)!asprintf(&s, "%s:%u: %s%s", m->file, m->line, t, msg);
 	else if (m->file)
-		(void)!asprintf(&s, "%s: %s", m->file, msg);
+		(void)!asprintf(&s, "%s: %s%s", m->file, t, msg);
 	else
-		(void)!asprintf(&s, "%s", msg);
+		(void)!asprintf(&s, "%s%s", t, msg);
 	return s;
 }
 
 static void print_diag(const struct sl_diag *d, FILE *out)
 {
 	for (unsigned i = 0; i < d->n; i++) {
-		char *s = diag_text(&d->m[i]);
+		char *s = diag_text(&d->m[i], true);
 
 		if (s)
-			fprintf(out, "%s%s\n", d->m[i].is_warning ? "note: " : "error: ", s);
+			fprintf(out, "%s\n", s);
 		free(s);
 	}
 }
@@ -133,7 +134,7 @@ static int cmd_verify(int argc, char **argv, bool json)
 		json_object *err = NULL;
 
 		for (unsigned i = 0; i < r.diag.n; i++) {
-			char *s = diag_text(&r.diag.m[i]);
+			char *s = diag_text(&r.diag.m[i], false);
 
 			if (s == NULL)
 				continue;
@@ -160,11 +161,13 @@ static int cmd_verify(int argc, char **argv, bool json)
 		json_object_put(o);
 	} else if (rc == 0) {
 		print_diag(&r.diag, stdout);
-		printf("%s: OK: %llu events (seq %llu..%llu) in %llu segments, %llu captured "
-		       "packets; chain head seq %llu sha256 %s\n", dir,
+		printf("%s: OK: %llu events (seq %llu..%llu) in %llu segment%s", dir,
 		       (unsigned long long)r.events, (unsigned long long)r.first_seq,
 		       (unsigned long long)r.last_seq, (unsigned long long)r.segments,
-		       (unsigned long long)r.captures, (unsigned long long)r.last_seq, r.head);
+		       r.segments == 1 ? "" : "s");
+		if (r.captures)
+			printf(", %llu captured packets", (unsigned long long)r.captures);
+		printf("; chain head seq %llu sha256 %s\n", (unsigned long long)r.last_seq, r.head);
 	} else {
 		print_diag(&r.diag, stderr);
 		fprintf(stderr, "%s: FAILED verification\n", dir);

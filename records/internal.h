@@ -129,6 +129,12 @@ bool rec_utf8_valid(const uint8_t *p, size_t n);
  * in base64. */
 int rec_json_add_bytes(json_object *o, const char *key, const char *b64key,
 		       const uint8_t *p, size_t n);
+/* The exact bytes of a record's value: value_b64 decoded when present,
+ * else the "value" string with its length. malloc'd; NULL when none. */
+uint8_t *rec_value_bytes(json_object *o, size_t *len);
+/* Bytes as display text: valid UTF-8 except control characters kept,
+ * anything else as \xHH, backslash doubled. malloc'd. */
+char *rec_safe_text(const uint8_t *p, size_t n);
 /* Write bytes for a terminal/CSV: printable ASCII as is, anything else as
  * \xHH, backslash doubled. */
 void rec_put_safe(FILE *out, const char *s, size_t n);

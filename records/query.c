@@ -11,8 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "internal.h"
 #include "sluice/policy.h"
 
@@ -39,32 +37,15 @@ static void put_endpoint(FILE *f, const char *addr, int64_t port)
 		fprintf(f, ":%lld", (long long)port);
 }
 
-/* The exact bytes of a value: value_b64 when present, else value. */
+/* The exact bytes of a value, escaped. */
 static void put_value(FILE *f, json_object *o)
 {
-	const char *b64 = rec_jstr(o, "value_b64");
-	json_object *v = rec_jobj(o, "value");
+	size_t n;
+	uint8_t *raw = rec_value_bytes(o, &n);
 
-	if (b64) {
-		size_t n = strlen(b64);
-		unsigned char *raw = malloc(n / 4 * 3 + 3);
-		int k;
-
-		if (raw == NULL)
-			return;
-		k = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
-		if (k >= 0) {
-			/* EVP_DecodeBlock counts the padding */
-			if (n >= 1 && b64[n - 1] == '=')
-				k--;
-			if (n >= 2 && b64[n - 2] == '=')
-				k--;
-			rec_put_safe(f, (const char *)raw, (size_t)k);
-		}
-		free(raw);
-	} else if (v && json_object_is_type(v, json_type_string)) {
-		rec_put_safe(f, json_object_get_string(v), (size_t)json_object_get_string_len(v));
-	}
+	if (raw)
+		rec_put_safe(f, (const char *)raw, n);
+	free(raw);
 }
 
 static void format_obj(FILE *f, json_object *o, const char *type)

@@ -329,25 +329,37 @@ static void add_sample(struct agg *a, struct rrule *r, json_object *o, int64_t t
 {
 	json_object *fl = rec_jobj(o, "flow");
 	const char *field = rec_jstr(o, "field");
-	const char *value = rec_jstr(o, "value");
 	const char *server = rec_jstr(fl, "server");
 	struct sample *s;
 	int64_t sp = 0;
 	char buf[128];
+	uint8_t *raw;
+	char *value;
+	size_t n;
 
-	if (r->ns >= SAMPLES_MAX || value == NULL)
+	if (r->ns >= SAMPLES_MAX)
 		return;
-	for (unsigned i = 0; i < r->ns; i++)
-		if (!strcmp(r->s[i].value, value) && !strcmp(r->s[i].field, field ? field : ""))
+	raw = rec_value_bytes(o, &n);
+	value = raw ? rec_safe_text(raw, n) : NULL;
+	free(raw);
+	if (value == NULL)
+		return;
+	for (unsigned i = 0; i < r->ns; i++) {
+		if (!strcmp(r->s[i].value, value) && !strcmp(r->s[i].field, field ? field : "")) {
+			free(value);
 			return;
+		}
+	}
 	s = &r->s[r->ns++];
 	s->time = t;
 	s->field = strdup(field ? field : "");
 	/* an address value that is the subscriber's is shown like one */
-	if (client && strcmp(value, client) == 0)
+	if (client && strcmp(value, client) == 0) {
 		s->value = show_client(a, value);
-	else
-		s->value = strdup(value);
+		free(value);
+	} else {
+		s->value = value;
+	}
 	s->client = show_client(a, client);
 	rec_jint(fl, "server_port", &sp);
 	if (server) {
@@ -565,6 +577,7 @@ static json_object *report_json(const struct agg *a, const struct meta *m)
 	json_object_object_add(rec, "dir", json_object_new_string(m->dir));
 	json_object_object_add(rec, "segments", json_object_new_int64((int64_t)m->vr->segments));
 	json_object_object_add(rec, "events", json_object_new_int64((int64_t)a->events));
+	json_object_object_add(rec, "first_seq", json_object_new_int64((int64_t)m->vr->first_seq));
 	json_object_object_add(head, "seq", json_object_new_int64((int64_t)a->last_seq));
 	json_object_object_add(head, "hash", json_object_new_string(a->head));
 	json_object_object_add(rec, "chain_head", head);

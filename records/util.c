@@ -727,6 +727,69 @@ int rec_json_add_bytes(json_object *o, const char *key, const char *b64key,
 	return rc;
 }
 
+uint8_t *rec_value_bytes(json_object *o, size_t *len)
+{
+	const char *b64 = rec_jstr(o, "value_b64");
+	json_object *v = rec_jobj(o, "value");
+	uint8_t *raw;
+
+	*len = 0;
+	if (b64) {
+		size_t n = strlen(b64);
+		int k;
+
+		raw = malloc(n / 4 * 3 + 3);
+		if (raw == NULL)
+			return NULL;
+		k = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)n);
+		if (k < 0) {
+			free(raw);
+			return NULL;
+		}
+		/* EVP_DecodeBlock counts the padding as bytes */
+		if (n >= 1 && b64[n - 1] == '=')
+			k--;
+		if (n >= 2 && b64[n - 2] == '=')
+			k--;
+		*len = (size_t)k;
+		return raw;
+	}
+	if (v == NULL || !json_object_is_type(v, json_type_string))
+		return NULL;
+	*len = (size_t)json_object_get_string_len(v);
+	raw = malloc(*len + 1);
+	if (raw == NULL)
+		return NULL;
+	memcpy(raw, json_object_get_string(v), *len);
+	raw[*len] = '\0';
+	return raw;
+}
+
+char *rec_safe_text(const uint8_t *p, size_t n)
+{
+	struct rec_buf b = { 0 };
+	size_t i = 0;
+
+	rec_buf_add(&b, "", 0);
+	while (i < n) {
+		size_t k = utf8_seq(p + i, n - i);
+		char x[5];
+
+		if (p[i] == '\\') {
+			rec_buf_add(&b, "\\\\", 2);
+			i++;
+		} else if (k == 0 || p[i] < 0x20 || p[i] == 0x7f) {
+			snprintf(x, sizeof(x), "\\x%02x", p[i]);
+			rec_buf_add(&b, x, 4);
+			i++;
+		} else {
+			rec_buf_add(&b, p + i, k);
+			i += k;
+		}
+	}
+	return b.p;
+}
+
 void rec_put_safe(FILE *out, const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

@@ -767,8 +767,8 @@ static int admin_event(struct sl_records *w, int64_t now, const char *what,
 
 	rc = ensure_segment(w, now);
 	if (rc < 0) {
+		/* not counted: what it would record (a removal) does not happen */
 		json_object_put(extra);
-		fail_direct(w, false, 1);
 		return rc;
 	}
 	o = ev_begin(w->pseq + 1, "admin", now);

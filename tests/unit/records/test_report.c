@@ -196,6 +196,9 @@ static void test_json_all(void **state)
 	assert_int_equal(ji(r, "rules.2.subscribers"), 1);
 	assert_true(json_object_is_type(jget(r, "rules.2.authority.id"), json_type_null));
 	assert_string_equal(js(r, "rules.2.samples.0.value"), "203.0.113.5");
+	/* binary payload: exact bytes, escaped */
+	assert_string_equal(js(r, "rules.2.samples.1.field"), sl_field_name(SL_FIELD_PAYLOAD));
+	assert_string_equal(js(r, "rules.2.samples.1.value"), "\\x16\\x03\\x01\\xff\\x00c2\\x1b");
 
 	assert_int_equal(json_object_array_length(jget(r, "policy_revisions")), 2);
 	assert_string_equal(js(r, "policy_revisions.0.revision"), "2026-11-01");
