@@ -288,11 +288,6 @@ int sl_policy_deserialize(const void *buf, size_t len, const char *name,
 	if (strcmp(plat, mine) != 0)
 		REJECT("artefact built for platform \"%s\", this is \"%s\": recompile the policy",
 		       plat, mine);
-	feat = get_le(b + OFF_FEAT, 8);
-	have = hs_features();
-	if (feat & ~have)
-		REJECT("artefact needs CPU features 0x%llx this CPU lacks: recompile the policy",
-		       (unsigned long long)(feat & ~have));
 	blen = get_le(b + OFF_BODYLEN, 8);
 	if (blen > len - HDR_LEN)
 		REJECT("truncated artefact: the header promises %llu body bytes, %zu are present",
@@ -305,6 +300,11 @@ int sl_policy_deserialize(const void *buf, size_t len, const char *name,
 		REJECT("cannot compute checksum");
 	if (memcmp(sum, b + OFF_SUM, 32) != 0)
 		REJECT("corrupt artefact: checksum mismatch");
+	feat = get_le(b + OFF_FEAT, 8);
+	have = hs_features();
+	if (feat & ~have)
+		REJECT("artefact needs CPU features 0x%llx this CPU lacks: recompile the policy",
+		       (unsigned long long)(feat & ~have));
 
 	p = calloc(1, sizeof(*p));
 	if (p == NULL || (p->body = malloc(blen ? blen : 1)) == NULL) {
