@@ -166,7 +166,8 @@ static int cmd_verify(int argc, char **argv, bool json)
 		       (unsigned long long)r.last_seq, (unsigned long long)r.segments,
 		       r.segments == 1 ? "" : "s");
 		if (r.captures)
-			printf(", %llu captured packets", (unsigned long long)r.captures);
+			printf(", %llu captured packet%s", (unsigned long long)r.captures,
+			       r.captures == 1 ? "" : "s");
 		printf("; chain head seq %llu sha256 %s\n", (unsigned long long)r.last_seq, r.head);
 	} else {
 		print_diag(&r.diag, stderr);

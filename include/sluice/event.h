@@ -27,6 +27,11 @@ enum sl_dir {
 	SL_DIR_NONE = 2,  /* no flow (e.g. ICMP), or unknown */
 };
 
+/* The records writer (sl_records_write) formats an event at once and keeps
+ * no pointer into it; docs/records.md maps every field to the record. A
+ * time_ns of 0 means "now" (writer clock), a pkt_time_ns of 0 means
+ * time_ns; rule->report is recorded so that reports count only report =
+ * true rules. */
 struct sl_event {
 	uint8_t kind;              /* enum sl_event_kind */
 	uint8_t action;            /* enum sl_action: done (enforce) or would-be (shadow) */
