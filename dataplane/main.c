@@ -27,6 +27,7 @@ struct sl_dataplane sl_dp;
 struct opts {
 	const char *config;
 	const char *pcap_in;
+	const char *pcap_dev_in;   /* what the device reads: pcap_in or a converted copy */
 	const char *pcap_out;
 	const char *policy;
 	const char *records;
@@ -100,22 +101,125 @@ static int parse_app_args(int argc, char **argv, struct opts *o)
 
 /* ---- offline mode helpers -------------------------------------------- */
 
-static long count_pcap(const char *path)
+/* Ethertype of a non-Ethernet frame's payload, and its header length. */
+static int l3_of(int dlt, const u_char *d, uint32_t len, uint16_t *etype, uint32_t *hl)
+{
+	switch (dlt) {
+	case DLT_RAW:
+	case DLT_IPV4:
+	case DLT_IPV6:
+		*hl = 0;
+		if (len < 1)
+			return -EINVAL;
+		*etype = (d[0] >> 4) == 6 ? 0x86dd : 0x0800;
+		return 0;
+	case DLT_LINUX_SLL:   /* 16-byte cooked header, protocol at 14 */
+		*hl = 16;
+		if (len < 16)
+			return -EINVAL;
+		*etype = (uint16_t)(d[14] << 8 | d[15]);
+		return 0;
+	case DLT_LINUX_SLL2:  /* 20-byte header, protocol first */
+		*hl = 20;
+		if (len < 20)
+			return -EINVAL;
+		*etype = (uint16_t)(d[0] << 8 | d[1]);
+		return 0;
+	case DLT_NULL:
+	case DLT_LOOP: {      /* 4-byte address family, host or network order */
+		uint32_t af;
+
+		*hl = 4;
+		if (len < 4)
+			return -EINVAL;
+		memcpy(&af, d, 4);
+		if (af > 0xffff)
+			af = __builtin_bswap32(af);
+		*etype = (af == 24 || af == 28 || af == 30 || af == 10) ? 0x86dd : 0x0800;
+		return 0;
+	}
+	default:
+		return -ENOTSUP;
+	}
+}
+
+/* Count the frames of a capture. A capture whose link type is not Ethernet
+ * (raw IP, Linux cooked, BSD loopback) is rewritten into *conv with a
+ * placeholder Ethernet header, so the device sees Ethernet frames. */
+static long prepare_pcap(const char *path, char *conv, size_t convlen)
 {
 	char err[PCAP_ERRBUF_SIZE];
 	struct pcap_pkthdr *h;
 	const u_char *d;
 	pcap_t *p = pcap_open_offline(path, err);
+	pcap_t *dead = NULL;
+	pcap_dumper_t *dump = NULL;
+	static u_char frame[262144 + 14];
+	int dlt;
 	long n = 0;
 
+	conv[0] = '\0';
 	if (p == NULL) {
 		fprintf(stderr, "sluice: %s: %s\n", path, err);
 		return -EINVAL;
 	}
-	while (pcap_next_ex(p, &h, &d) == 1)
+	dlt = pcap_datalink(p);
+	if (dlt != DLT_EN10MB) {
+		int fd;
+
+		snprintf(conv, convlen, "/tmp/sluice-in-XXXXXX");
+		fd = mkstemp(conv);
+		if (fd < 0) {
+			pcap_close(p);
+			return -errno;
+		}
+		close(fd);
+		dead = pcap_open_dead(DLT_EN10MB, 262144);
+		dump = dead ? pcap_dump_open(dead, conv) : NULL;
+		if (dump == NULL) {
+			fprintf(stderr, "sluice: %s: cannot convert link type %s\n", path,
+				pcap_datalink_val_to_name(dlt));
+			goto fail;
+		}
+	}
+	while (pcap_next_ex(p, &h, &d) == 1) {
+		uint16_t et;
+		uint32_t hl;
+		struct pcap_pkthdr oh;
+
 		n++;
+		if (dump == NULL)
+			continue;
+		if (l3_of(dlt, d, h->caplen, &et, &hl) < 0) {
+			fprintf(stderr, "sluice: %s: link type %s is not supported\n", path,
+				pcap_datalink_val_to_name(dlt));
+			goto fail;
+		}
+		memset(frame, 0, 12);
+		frame[1] = 1;          /* 00:01:00:00:00:00 <- 00:00:00:00:00:00 */
+		frame[12] = (u_char)(et >> 8);
+		frame[13] = (u_char)et;
+		memcpy(frame + 14, d + hl, h->caplen - hl);
+		oh = *h;
+		oh.caplen = h->caplen - hl + 14;
+		oh.len = h->len - hl + 14;
+		pcap_dump((u_char *)dump, &oh, frame);
+	}
+	if (dump)
+		pcap_dump_close(dump);
+	if (dead)
+		pcap_close(dead);
 	pcap_close(p);
 	return n;
+fail:
+	if (dump)
+		pcap_dump_close(dump);
+	if (dead)
+		pcap_close(dead);
+	pcap_close(p);
+	unlink(conv);
+	conv[0] = '\0';
+	return -ENOTSUP;
 }
 
 static int build_eal_args(const struct opts *o, char ***out)
@@ -125,11 +229,13 @@ static int build_eal_args(const struct opts *o, char ***out)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int n = 0;
 
-	if (strchr(o->pcap_in, ',') || strchr(o->pcap_out, ',')) {
+	const char *in = o->pcap_dev_in ? o->pcap_dev_in : o->pcap_in;
+
+	if (strchr(in, ',') || strchr(o->pcap_out, ',')) {
 		fprintf(stderr, "sluice: capture paths may not contain ','\n");
 		return -EINVAL;
 	}
-	snprintf(vdev, sizeof(vdev), "net_pcap0,rx_pcap=%s,tx_pcap=%s%s", o->pcap_in,
+	snprintf(vdev, sizeof(vdev), "net_pcap0,rx_pcap=%s,tx_pcap=%s%s", in,
 		 o->pcap_out, o->loop > 1 ? ",infinite_rx=1" : "");
 	/* two lcores (main + one worker) floating over every CPU */
 	snprintf(lcores, sizeof(lcores), "0@(0-%ld),1@(0-%ld)", ncpu - 1, ncpu - 1);
@@ -510,10 +616,15 @@ static void main_loop(void)
 		unsigned n = sl_events_drain(4096);
 		uint64_t now = rte_rdtsc();
 
+		if (n && sl_dp.records)
+			sl_records_flush(sl_dp.records, false);  /* visible to tail -f */
+
 		sl_ctl_poll(n ? 0 : 1);
 		if (now - last_tick > sl_dp.tsc_hz) {
 			last_tick = now;
 			report_lost_events();
+			if (sl_dp.records)
+				sl_records_flush(sl_dp.records, true);
 			if (sl_dp.records)
 				sl_records_maintain(sl_dp.records, (int64_t)(sl_now_ns() / 1000000000ull));
 		}
@@ -543,6 +654,7 @@ int main(int argc, char **argv)
 	bool offline = false;
 	uint64_t t_start;
 	long npkts = 0;
+	static char conv_pcap[64];
 
 	/* offline mode when the first argument is one of ours */
 	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
@@ -559,9 +671,11 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
-		npkts = count_pcap(o.pcap_in);
+		npkts = prepare_pcap(o.pcap_in, conv_pcap, sizeof(conv_pcap));
 		if (npkts < 0)
 			return 1;
+		if (conv_pcap[0])
+			o.pcap_dev_in = conv_pcap;
 		/* offline defaults: smaller tables, sleep when idle */
 		sl_dp.cfg.flows = 65536;
 		sl_dp.cfg.stream_slots = 16384;
@@ -664,6 +778,8 @@ int main(int argc, char **argv)
 		;
 	report_lost_events();
 	sl_events_admin("stop");
+	if (sl_dp.records && sl_records_flush(sl_dp.records, true) < 0)
+		fprintf(stderr, "sluice: records: flush failed\n");
 	if (offline && !o.quiet)
 		print_summary(&o, (double)(rte_rdtsc() - t_start) / (double)sl_dp.tsc_hz);
 	else if (!offline)
@@ -694,5 +810,7 @@ out:
 	sl_config_free(&sl_dp.cfg);
 out_eal:
 	rte_eal_cleanup();
+	if (conv_pcap[0])
+		unlink(conv_pcap);
 	return ret;
 }

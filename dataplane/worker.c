@@ -474,7 +474,14 @@ static int apply_verdict(struct pkt_ctx *c)
 	/* drop, reset or block-page: stop the transmission */
 	w->st.drop_policy++;
 	if (dns_udp) {
-		/* per query: the flow (a resolver's socket) stays inspected */
+		/* per query: the flow (a resolver's socket) stays inspected, the
+		 * answers to this query are dropped */
+		if (f != NULL && p->payload_len >= 2) {
+			const uint8_t *q = c->frame + p->payload_off;
+
+			f->dns_blocked = 1;
+			f->dns_blocked_id = (uint16_t)(q[0] << 8 | q[1]);
+		}
 		if (act >= SL_ACT_RESET) {
 			int n = sl_craft_dns_nxdomain(w->craftbuf, sizeof(w->craftbuf),
 						      c->frame, p);
@@ -699,6 +706,12 @@ static int process_udp(struct pkt_ctx *c)
 	int d = c->dir;
 
 	c->cdir = c->dir;
+	if (f->dns_blocked && d == SL_DIR_S2C && p->payload_len >= 2 &&
+	    (uint16_t)(pl[0] << 8 | pl[1]) == f->dns_blocked_id) {
+		/* the answer to a query we stopped (it got past us some other way) */
+		c->w->st.drop_policy++;
+		return V_DROP;
+	}
 	if (s->has_domain && d == SL_DIR_C2S && server_port_of(f) == 53) {
 		struct sl_dns_query q;
 

@@ -564,6 +564,8 @@ static int dns_emit(struct fctx *c, const uint8_t *msg, uint32_t n)
 	f.field = SL_FIELD_DNS;
 	f.value = q.name;
 	f.len = q.name_len;
+	f.msg = msg;
+	f.msg_len = n;
 	return c->fn(c->ctx, &f);
 }
 

@@ -152,6 +152,8 @@ struct sl_app_field {
 	const char *value; uint32_t len;           /* HOST, SNI, DNS */
 	const char *host; uint32_t host_len;       /* URL */
 	const char *target; uint32_t target_len;   /* URL */
+	const uint8_t *msg; uint32_t msg_len;      /* DNS: the whole message (TCP: without
+						    * its length prefix), to answer it */
 };
 
 /* Called for each field; return non-zero to stop extraction (verdict). */
