@@ -2,9 +2,10 @@
  * Hyperscan version, platform, digest, body length, SHA-256 checksum)
  * followed by a body holding a section table, the flat tables of the
  * policy exactly as they are in memory, and the serialised Hyperscan
- * databases. Loading copies the body once, points the tables into it,
- * validates every offset and index, and deserialises the databases: no
- * pattern compile, no re-hashing of the domain table.
+ * databases. Loading points the tables into the body (read from a file:
+ * in the read buffer itself; from memory: in one copy), validates every
+ * offset and index, and deserialises the databases: no pattern compile,
+ * no re-hashing of the domain table.
  *
  * Header (little-endian, 256 bytes):
  *     0  magic "SLUICEPA"          8  u32 format version
@@ -247,10 +248,13 @@ static double mono(void)
 
 #define REJECT(...) do { sl_diag_add(diag, false, name, 0, __VA_ARGS__); ret = -EINVAL; goto fail; } while (0)
 
-int sl_policy_deserialize(const void *buf, size_t len, const char *name,
-			  struct sl_policy **out, struct sl_diag *diag)
+/* owned: buf is a malloc'd buffer this function takes over (freed on
+ * failure, kept as the policy's body on success); NULL: copy the body. */
+static int deserialize(const void *buf, size_t len, const char *name,
+		       struct sl_policy **out, struct sl_diag *diag, void *owned)
 {
 	const uint8_t *b = buf;
+	uint8_t *body;
 	struct sl_diag local;
 	struct sl_policy *p = NULL;
 	char hsv[LEN_HSVER + 1], plat[LEN_PLAT + 1], mine[LEN_PLAT];
@@ -307,22 +311,35 @@ int sl_policy_deserialize(const void *buf, size_t len, const char *name,
 		       (unsigned long long)(feat & ~have));
 
 	p = calloc(1, sizeof(*p));
-	if (p == NULL || (p->body = malloc(blen ? blen : 1)) == NULL) {
+	if (p == NULL) {
 		ret = -ENOMEM;
 		sl_diag_add(diag, false, name, 0, "out of memory");
 		goto fail;
 	}
 	atomic_init(&p->ref, 1);
-	memcpy(p->body, b + HDR_LEN, blen);
-	if (blen < 8 + 16 * (uint64_t)S__COUNT || get_le(p->body, 4) != S__COUNT)
+	if (owned && ((uintptr_t)owned + HDR_LEN) % ALIGN == 0) {
+		p->body = owned; /* policy_free frees it from here on */
+		owned = NULL;
+		body = (uint8_t *)p->body + HDR_LEN;
+	} else {
+		p->body = malloc(blen ? blen : 1);
+		if (p->body == NULL) {
+			ret = -ENOMEM;
+			sl_diag_add(diag, false, name, 0, "out of memory");
+			goto fail;
+		}
+		body = p->body;
+		memcpy(body, b + HDR_LEN, blen);
+	}
+	if (blen < 8 + 16 * (uint64_t)S__COUNT || get_le(body, 4) != S__COUNT)
 		REJECT("corrupt artefact: bad section table");
 	for (int i = 0; i < S__COUNT; i++) {
-		uint64_t o = get_le((uint8_t *)p->body + 8 + 16 * i, 8);
-		uint64_t n = get_le((uint8_t *)p->body + 16 + 16 * i, 8);
+		uint64_t o = get_le(body + 8 + 16 * i, 8);
+		uint64_t n = get_le(body + 16 + 16 * i, 8);
 
 		if (o % ALIGN || o > blen || n > blen - o)
 			REJECT("corrupt artefact: bad %s section", sect_name[i]);
-		p->s[i].p = (uint8_t *)p->body + o;
+		p->s[i].p = body + o;
 		p->s[i].n = n;
 	}
 	for (int k = 0; k < 3; k++) {
@@ -357,9 +374,16 @@ int sl_policy_deserialize(const void *buf, size_t len, const char *name,
 fail:
 	if (p)
 		policy_free(p);
+	free(owned);
 	if (diag == &local)
 		sl_diag_free(&local);
 	return ret;
+}
+
+int sl_policy_deserialize(const void *buf, size_t len, const char *name,
+			  struct sl_policy **out, struct sl_diag *diag)
+{
+	return deserialize(buf, len, name, out, diag, NULL);
 }
 
 int sl_policy_load_artefact(const char *path, struct sl_policy **out,
@@ -377,7 +401,5 @@ int sl_policy_load_artefact(const char *path, struct sl_policy **out,
 				    strerror(-ret));
 		return ret;
 	}
-	ret = sl_policy_deserialize(buf, len, path, out, diag);
-	free(buf);
-	return ret;
+	return deserialize(buf, len, path, out, diag, buf);
 }

@@ -757,6 +757,10 @@ static void parse_zones(struct ir *ir, const config_setting_t *root)
 			SERR(ir, z, tag, "must be a group { cidr = [ ... ]; file = \"...\"; }");
 			continue;
 		}
+		if (ir->zones.n >= INT16_MAX) {
+			SERR(ir, z, tag, "too many zones (at most %d)", INT16_MAX);
+			return;
+		}
 		iz = VEC_PUSH(ir->zones);
 		if (iz == NULL) {
 			ir->oom = true;

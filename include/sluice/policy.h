@@ -237,7 +237,10 @@ void sl_pstream_close(struct sl_pstream *st);
 /* Iterate the prefixes of the ip selectors with the rule set that covers
  * each (its own rules and those of every shorter prefix containing it), so
  * a longest-prefix-match table (rte_lpm, rte_lpm6) built from them gives
- * the full answer. ruleset ids index sl_policy_ruleset(). */
+ * the full answer. ruleset ids index sl_policy_ruleset(). IPv4 prefixes
+ * come first, each family in address order, containing prefixes before
+ * the prefixes they contain (IPv4-mapped IPv6 entries are IPv4). A
+ * non-zero return of fn stops the walk and is returned. */
 typedef int (*sl_prefix_fn)(void *ctx, const struct sl_addr *prefix,
 			    uint8_t depth, uint32_t ruleset);
 int sl_policy_foreach_prefix(const struct sl_policy *p, sl_prefix_fn fn, void *ctx);
@@ -252,7 +255,7 @@ struct sl_match_ctx {
 	uint8_t proto;              /* SL_PROTO_TCP/UDP, or other IP proto */
 	uint16_t server_port;       /* 0 when unknown (no L4) */
 	const struct sl_addr *origin; /* sender of the matched content; NULL: unknown */
-	int64_t now;                /* unix seconds, for expiry */
+	int64_t now;                /* unix seconds, for expiry; 0 = time(NULL) */
 	const uint64_t *disabled;   /* bitmap over rule idx (rules switched off
 				     * at run time), or NULL */
 };
