@@ -427,12 +427,43 @@ static bool line_state(const char *line, size_t len, struct rec_seg_end *e,
 	return ok;
 }
 
+/* The last sealed line of the whole file, read as a stream (when the tail
+ * of the file holds none: a segment ending in very long or broken lines). */
+static int seg_end_scan(int dfd, const char *name, struct rec_seg_end *e)
+{
+	struct rec_reader r;
+	struct rec_seg_end cur = *e;
+	int rc;
+
+	rc = rec_reader_open(&r, dfd, name);
+	if (rc < 0)
+		return rc;
+	while ((rc = rec_reader_next(&r)) > 0) {
+		bool is_trailer = false;
+
+		if (!r.complete) {
+			e->torn = r.len;
+			break;
+		}
+		if (line_state(r.line, r.len, &cur, &is_trailer)) {
+			cur.found = true;
+			cur.trailer = is_trailer;
+			*e = cur;
+		} else {
+			e->trailer = false;
+		}
+	}
+	rec_reader_close(&r);
+	return rc < 0 ? rc : 0;
+}
+
 int rec_seg_end(int dfd, const char *name, struct rec_seg_end *e)
 {
 	struct stat st;
 	char *buf = NULL;
+	size_t n, end, pos;
 	off_t off;
-	size_t n;
+	bool first_line = true;
 	int fd, rc = 0;
 
 	memset(e, 0, sizeof(*e));
@@ -443,51 +474,48 @@ int rec_seg_end(int dfd, const char *name, struct rec_seg_end *e)
 		rc = -errno;
 		goto out;
 	}
+	/* the last 64 KiB hold the last lines */
 	off = st.st_size > 65536 ? st.st_size - 65536 : 0;
-	for (;;) {
-		size_t end, pos;
-		bool first_line;
-
-		n = (size_t)(st.st_size - off);
-		free(buf);
-		buf = malloc(n + 1);
-		if (buf == NULL) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		if (pread(fd, buf, n, off) != (ssize_t)n) {
-			rc = -EIO;
-			goto out;
-		}
-		end = n;
-		while (end > 0 && buf[end - 1] != '\n')
-			end--;
-		e->torn = n - end;
-		/* walk complete lines from the last one backwards */
-		pos = end;
-		first_line = true;
-		while (pos > 0) {
-			size_t le = pos - 1; /* the '\n' */
-			size_t ls = le;
-
-			while (ls > 0 && buf[ls - 1] != '\n')
-				ls--;
-			if (ls == 0 && off > 0)
-				break; /* partial line at the chunk start */
-			bool is_trailer = false;
-
-			if (line_state(buf + ls, le - ls, e, &is_trailer)) {
-				e->found = true;
-				e->trailer = first_line && is_trailer;
-				goto out;
-			}
-			first_line = false;
-			pos = ls;
-		}
-		if (off == 0)
-			break;
-		off = 0;
+	n = (size_t)(st.st_size - off);
+	buf = malloc(n + 1);
+	if (buf == NULL) {
+		rc = -ENOMEM;
+		goto out;
 	}
+	if (pread(fd, buf, n, off) != (ssize_t)n) {
+		rc = -EIO;
+		goto out;
+	}
+	end = n;
+	while (end > 0 && buf[end - 1] != '\n')
+		end--;
+	e->torn = n - end;
+	if (end == 0 && off > 0) {
+		/* no line end in the tail at all */
+		rc = seg_end_scan(dfd, name, e);
+		goto out;
+	}
+	/* walk complete lines from the last one backwards */
+	pos = end;
+	while (pos > 0) {
+		size_t le = pos - 1; /* the '\n' */
+		size_t ls = le;
+		bool is_trailer = false;
+
+		while (ls > 0 && buf[ls - 1] != '\n')
+			ls--;
+		if (ls == 0 && off > 0)
+			break; /* partial line at the chunk start */
+		if (line_state(buf + ls, le - ls, e, &is_trailer)) {
+			e->found = true;
+			e->trailer = first_line && is_trailer;
+			goto out;
+		}
+		first_line = false;
+		pos = ls;
+	}
+	if (off > 0)
+		rc = seg_end_scan(dfd, name, e);
 out:
 	free(buf);
 	close(fd);
