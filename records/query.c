@@ -302,14 +302,14 @@ int sl_records_tail(const char *dir, unsigned n, bool follow, unsigned flags,
 	p.skip = total > n ? total - n : 0;
 	for (size_t i = start; i < l.n && rc == 0; i++) {
 		rc = rec_scan(dfd, l.name[i], 0, &off, print_line, &p);
-		memcpy(cur, l.name[i], REC_NAME_MAX);
+		snprintf(cur, sizeof(cur), "%s", l.name[i]);
 	}
 	if (n == 0 && l.n > 0 && rc == 0) {
 		/* nothing to print: follow from the end of the newest */
 		struct printer q = { .count_only = true };
 
 		rc = rec_scan(dfd, l.name[l.n - 1], 0, &off, print_line, &q);
-		memcpy(cur, l.name[l.n - 1], REC_NAME_MAX);
+		snprintf(cur, sizeof(cur), "%s", l.name[l.n - 1]);
 	}
 	rec_seg_list_free(&l);
 	fflush(out);
@@ -336,7 +336,7 @@ int sl_records_tail(const char *dir, unsigned n, bool follow, unsigned flags,
 			 * read to its end (rotation closes it first) */
 			if (cur[0])
 				rc = rec_scan(dfd, cur, off, &off, print_line, &p);
-			memcpy(cur, l.name[i], REC_NAME_MAX);
+			snprintf(cur, sizeof(cur), "%s", l.name[i]);
 			off = 0;
 		} else {
 			nap();

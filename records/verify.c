@@ -435,7 +435,7 @@ static int check_segment(struct vstate *v, size_t i, const char *name)
 	rc = check_caps(v, name);
 	if (rc < 0)
 		return rc;
-	memcpy(v->prev_name, name, REC_NAME_MAX);
+	snprintf(v->prev_name, sizeof(v->prev_name), "%s", name);
 	memcpy(v->prev_path, v->path, sizeof(v->prev_path));
 	v->prev_trailer = v->trailer;
 	v->prev_last_line = last;

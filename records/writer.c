@@ -953,7 +953,7 @@ static int resume(struct sl_records *w, bool *recovered, char *text, size_t tlen
 	}
 	w->seq = e.seq;
 	memcpy(w->head, e.hash, 65);
-	memcpy(w->prev_seg, l.name[l.n - 1], REC_NAME_MAX);
+	snprintf(w->prev_seg, sizeof(w->prev_seg), "%s", l.name[l.n - 1]);
 	w->prev_closed = e.trailer && i == l.n - 1;
 	rec_seg_parse(l.name[l.n - 1], &name_s, &idx);
 	w->last_name_s = name_s;
