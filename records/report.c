@@ -362,7 +362,9 @@ static void add_sample(struct agg *a, struct rrule *r, json_object *o, int64_t t
 	}
 	s->client = show_client(a, client);
 	rec_jint(fl, "server_port", &sp);
-	if (server) {
+	if (server && sp == 0) {
+		s->server = strdup(server); /* no ports (e.g. ICMP) */
+	} else if (server) {
 		snprintf(buf, sizeof(buf), strchr(server, ':') ? "[%s]:%lld" : "%s:%lld",
 			 server, (long long)sp);
 		s->server = strdup(buf);
@@ -721,8 +723,9 @@ static void report_csv(FILE *f, const struct agg *a, const struct meta *m)
 	csv_time(f, m->generated);
 	fputs("\n# records ", f);
 	csv_cell(f, m->dir);
-	fprintf(f, ": %llu segments, %llu events, chain head seq %llu hash %s, %s\n",
-		(unsigned long long)m->vr->segments, (unsigned long long)a->events,
+	fprintf(f, ": %llu segment%s, %llu events, chain head seq %llu hash %s, %s\n",
+		(unsigned long long)m->vr->segments, m->vr->segments == 1 ? "" : "s",
+		(unsigned long long)a->events,
 		(unsigned long long)a->last_seq, a->head,
 		m->verified ? "verified" : "FAILED VERIFICATION");
 	fputs("# window ", f);
