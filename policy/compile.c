@@ -822,6 +822,7 @@ fail:
 
 struct dsort {
 	struct sl_diag_msg m;
+	unsigned rank;       /* order of the file's first message */
 	unsigned pos;
 };
 
@@ -829,31 +830,54 @@ static int cmp_diag(const void *a, const void *b)
 {
 	const struct dsort *x = a;
 	const struct dsort *y = b;
-	int c = strcmp(x->m.file ? x->m.file : "", y->m.file ? y->m.file : "");
 
-	if (c != 0)
-		return c;
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
 	if (x->m.line != y->m.line)
 		return x->m.line < y->m.line ? -1 : 1;
 	return x->pos < y->pos ? -1 : 1;
 }
 
-/* Messages of one compile in file and line order (stable). */
+static bool same_file(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a && b && strcmp(a, b) == 0);
+}
+
+/* Messages of one compile grouped by file (in the order the files first
+ * appear) and sorted by line within a file; stable otherwise. */
 static void sort_diag(struct sl_diag *d, unsigned from)
 {
 	unsigned n = d->n - from;
+	const char **files;
+	unsigned nfiles = 0;
 	struct dsort *t;
 
-	if (n < 2 || (t = malloc(n * sizeof(*t))) == NULL)
+	if (n < 2)
 		return;
+	t = malloc(n * sizeof(*t));
+	files = malloc(n * sizeof(*files));
+	if (t == NULL || files == NULL) {
+		free(t);
+		free(files);
+		return;
+	}
 	for (unsigned i = 0; i < n; i++) {
+		unsigned k = 0;
+
 		t[i].m = d->m[from + i];
 		t[i].pos = i;
+		/* few distinct files: a linear search is fine */
+		while (k < nfiles && !same_file(files[k], t[i].m.file))
+			k++;
+		if (k == nfiles)
+			files[nfiles++] = t[i].m.file;
+		t[i].rank = k;
 	}
 	qsort(t, n, sizeof(*t), cmp_diag);
 	for (unsigned i = 0; i < n; i++)
 		d->m[from + i] = t[i].m;
 	free(t);
+	free(files);
 }
 
 int sl_policy_compile_text(const char *text, const char *name,
