@@ -145,7 +145,7 @@ static void write_n(struct sl_records *w, int64_t *now, unsigned n)
 
 static void test_format_and_seal(void **state)
 {
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	int64_t now = at("2026-11-23T10:00:00Z");
 	struct sl_event *ev = calloc(1, sizeof(*ev));
 	struct sl_records *w = th_open(dir, &now, 0, 0);
@@ -154,7 +154,6 @@ static void test_format_and_seal(void **state)
 	char *buf, *l;
 	size_t n;
 
-	(void)state;
 	assert_non_null(w);
 	th_match(ev, &th_rule_a, now + 1, "192.0.2.10", 40001, "198.51.100.7", 443,
 		 0xdeadbeef, SL_FIELD_SNI, "news.example");
@@ -256,13 +255,11 @@ static void test_format_and_seal(void **state)
 
 	assert_int_equal(th_verify(dir, NULL, 0, NULL, 0), 0);
 	free(ev);
-	th_rmrf(dir);
-	free(dir);
 }
 
 static void test_rotation_by_size(void **state)
 {
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	int64_t now = at("2026-11-23T10:00:00Z");
 	struct sl_records *w = th_open(dir, &now, 4096, 0);
 	struct sl_records_stats st;
@@ -270,7 +267,6 @@ static void test_rotation_by_size(void **state)
 	char segs[64][64];
 	size_t n;
 
-	(void)state;
 	write_n(w, &now, 40);
 	sl_records_get_stats(w, &st);
 	assert_true(st.segments >= 5);
@@ -297,18 +293,15 @@ static void test_rotation_by_size(void **state)
 	assert_int_equal(r.segments, n);
 	assert_int_equal(r.last_seq, 40);
 	sl_records_verify_free(&r);
-	th_rmrf(dir);
-	free(dir);
 }
 
 static void test_rotation_by_time(void **state)
 {
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	int64_t now = at("2026-11-23T10:00:00Z");
 	struct sl_records *w = th_open(dir, &now, 0, 60);
 	char segs[8][64];
 
-	(void)state;
 	write_n(w, &now, 1);
 	now += 30 * NS_PER_S;
 	write_n(w, &now, 1);
@@ -326,13 +319,11 @@ static void test_rotation_by_time(void **state)
 	assert_int_equal(th_segments(dir, segs, 8), 3);
 	assert_int_equal(sl_records_close(w), 0);
 	assert_int_equal(th_verify(dir, NULL, 0, NULL, 0), 0);
-	th_rmrf(dir);
-	free(dir);
 }
 
 static void test_reopen_continues_chain(void **state)
 {
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	int64_t now = at("2026-11-23T10:00:00Z");
 	struct sl_records *w = th_open(dir, &now, 0, 0);
 	struct sl_records_stats st;
@@ -341,7 +332,6 @@ static void test_reopen_continues_chain(void **state)
 	json_object *o;
 	char *buf;
 
-	(void)state;
 	write_n(w, &now, 5);
 	sl_records_get_stats(w, &st); /* buffered: nothing on disk yet */
 	assert_int_equal(st.seq, 0);
@@ -379,18 +369,15 @@ static void test_reopen_continues_chain(void **state)
 	assert_int_equal(r.first_seq, 1);
 	assert_int_equal(r.last_seq, 10);
 	sl_records_verify_free(&r);
-	th_rmrf(dir);
-	free(dir);
 }
 
 static void test_all_on_disk_after_close(void **state)
 {
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	int64_t now = at("2026-11-23T10:00:00Z");
 	struct sl_records *w = th_open(dir, &now, 0, 0);
 	struct sl_records_stats st;
 
-	(void)state;
 	write_n(w, &now, 1000);
 	sl_records_get_stats(w, &st);
 	assert_true(st.written < 1000); /* some still buffered */
@@ -400,13 +387,11 @@ static void test_all_on_disk_after_close(void **state)
 	assert_int_equal(sl_records_close(w), 0);
 	assert_int_equal(count_events(dir), 1007);
 	assert_int_equal(th_verify(dir, NULL, 0, NULL, 0), 0);
-	th_rmrf(dir);
-	free(dir);
 }
 
 static void test_loss_events(void **state)
 {
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	int64_t now = at("2026-11-23T10:00:00Z");
 	struct sl_records *w = th_open(dir, &now, 0, 0);
 	struct sl_event *ev = calloc(1, sizeof(*ev));
@@ -415,7 +400,6 @@ static void test_loss_events(void **state)
 	json_object *o;
 	char *buf;
 
-	(void)state;
 	assert_int_equal(sl_records_note_lost(w, 5, "event pool empty"), 0);
 	ev->kind = SL_EVT_LOSS;
 	ev->count = 2;
@@ -443,13 +427,11 @@ static void test_loss_events(void **state)
 	free(buf);
 	assert_int_equal(th_verify(dir, NULL, 0, NULL, 0), 0);
 	free(ev);
-	th_rmrf(dir);
-	free(dir);
 }
 
 static void test_capture(void **state)
 {
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	int64_t now = at("2026-11-23T10:00:00Z");
 	struct sl_records *w = open_opts(dir, &now, 0, 0, 0, true);
 	struct sl_event *ev = calloc(1, sizeof(*ev));
@@ -462,7 +444,6 @@ static void test_capture(void **state)
 	char *buf;
 	size_t plen;
 
-	(void)state;
 	for (int i = 0; i < 4; i++) {
 		th_match(ev, &th_rule_a, now + i, "192.0.2.10", 40001, "198.51.100.7", 443,
 			 7, SL_FIELD_SNI, "news.example");
@@ -526,13 +507,11 @@ static void test_capture(void **state)
 	assert_non_null(strstr(err, "packet 2"));
 	assert_non_null(strstr(err, "altered"));
 	free(ev);
-	th_rmrf(dir);
-	free(dir);
 }
 
 static void test_write_errors(void **state)
 {
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	int64_t now = at("2026-11-23T10:00:00Z");
 	struct sl_records *w = th_open(dir, &now, 0, 0);
 	struct sl_records_stats st;
@@ -542,7 +521,6 @@ static void test_write_errors(void **state)
 	char *buf;
 	int rc;
 
-	(void)state;
 	signal(SIGXFSZ, SIG_IGN);
 	write_n(w, &now, 2);
 	assert_int_equal(sl_records_flush(w, false), 0);
@@ -609,19 +587,16 @@ static void test_write_errors(void **state)
 	assert_int_equal(th_verify(dir, NULL, 0, notes, sizeof(notes)), 0);
 	assert_non_null(strstr(notes, "not closed cleanly"));
 	free(path);
-	th_rmrf(dir);
-	free(dir);
 }
 
 static void test_open_errors(void **state)
 {
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	char *file = NULL, *sub = NULL;
 	struct sl_records_opts o = { 0 };
 	struct sl_records *w = (struct sl_records *)&o, *w2 = NULL;
 	int64_t now = at("2026-11-23T10:00:00Z");
 
-	(void)state;
 	assert_true(asprintf(&file, "%s/file", dir) > 0);
 	assert_true(asprintf(&sub, "%s/file/sub", dir) > 0);
 	assert_int_equal(th_write(dir, "file", "x", 1), 0);
@@ -644,13 +619,11 @@ static void test_open_errors(void **state)
 	assert_int_equal(sl_records_close(w2), 0);
 	free(file);
 	free(sub);
-	th_rmrf(dir);
-	free(dir);
 }
 
 static void test_crash_recovery(void **state)
 {
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	int64_t now = at("2026-11-23T10:00:00Z");
 	struct sl_records_stats st;
 	char segs[4][64], err[1024], notes[2048];
@@ -659,7 +632,6 @@ static void test_crash_recovery(void **state)
 	pid_t pid;
 	char *buf;
 
-	(void)state;
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -705,15 +677,13 @@ static void test_crash_recovery(void **state)
 	assert_int_equal(th_verify(dir, err, sizeof(err), notes, sizeof(notes)), 0);
 	assert_non_null(strstr(notes, "torn last line"));
 	assert_non_null(strstr(notes, "not closed cleanly"));
-	th_rmrf(dir);
-	free(dir);
 }
 
 /* The writer finds the chain end even behind more than 64 KiB of lines that
  * are not records (the end-of-segment scan falls back to reading it all). */
 static void test_resume_after_garbage(void **state)
 {
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	int64_t now = at("2026-11-23T10:00:00Z");
 	struct sl_records_stats st;
 	struct sl_records *w;
@@ -721,7 +691,6 @@ static void test_resume_after_garbage(void **state)
 	int status = 0;
 	pid_t pid;
 
-	(void)state;
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
@@ -758,21 +727,18 @@ static void test_resume_after_garbage(void **state)
 	assert_int_equal(th_verify(dir, err, sizeof(err), NULL, 0), -EBADMSG);
 	if (strstr(err, ":5: not a sealed record line") == NULL)
 		fail_msg("%s", err);
-	th_rmrf(dir);
-	free(dir);
 }
 
 static void test_binary_values(void **state)
 {
 	static const uint8_t bin[] = { 'a', 0x00, 0xff, 0x1b, 'z' };
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	int64_t now = at("2026-11-23T10:00:00Z");
 	struct sl_records *w = th_open(dir, &now, 0, 0);
 	struct sl_event *ev = calloc(1, sizeof(*ev));
 	char segs[2][64], *buf, *l, *h;
 	json_object *o;
 
-	(void)state;
 	th_match(ev, &th_rule_a, now, "192.0.2.10", 1, "198.51.100.7", 443, 1,
 		 SL_FIELD_PAYLOAD, NULL);
 	memcpy(ev->value, bin, sizeof(bin));
@@ -816,13 +782,11 @@ static void test_binary_values(void **state)
 	free(buf);
 	assert_int_equal(th_verify(dir, NULL, 0, NULL, 0), 0);
 	free(ev);
-	th_rmrf(dir);
-	free(dir);
 }
 
 static void test_retention(void **state)
 {
-	char *dir = th_tmpdir();
+	char *dir = *state;
 	int64_t base = (int64_t)time(NULL) * NS_PER_S;
 	int64_t now = base;
 	struct sl_records *w = open_opts(dir, &now, 0, 60, 1, false);
@@ -831,7 +795,6 @@ static void test_retention(void **state)
 	char segs[8][64], notes[2048], err[1024];
 	char *buf;
 
-	(void)state;
 	write_n(w, &now, 2);
 	now += 61 * NS_PER_S;
 	write_n(w, &now, 2);
@@ -861,26 +824,40 @@ static void test_retention(void **state)
 	sl_records_verify_free(&r);
 	assert_int_equal(th_verify(dir, err, sizeof(err), notes, sizeof(notes)), 0);
 	assert_non_null(strstr(notes, "chain starts at seq 7: earlier segments removed by retention"));
-	th_rmrf(dir);
-	free(dir);
 }
+
+/* Each test gets its own mkdtemp directory, removed even when it fails. */
+static int dir_setup(void **state)
+{
+	*state = th_tmpdir();
+	return *state ? 0 : -1;
+}
+
+static int dir_teardown(void **state)
+{
+	th_rmrf(*state);
+	free(*state);
+	return 0;
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, dir_setup, dir_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_format_and_seal),
-		cmocka_unit_test(test_rotation_by_size),
-		cmocka_unit_test(test_rotation_by_time),
-		cmocka_unit_test(test_reopen_continues_chain),
-		cmocka_unit_test(test_all_on_disk_after_close),
-		cmocka_unit_test(test_loss_events),
-		cmocka_unit_test(test_capture),
-		cmocka_unit_test(test_write_errors),
-		cmocka_unit_test(test_open_errors),
-		cmocka_unit_test(test_crash_recovery),
-		cmocka_unit_test(test_resume_after_garbage),
-		cmocka_unit_test(test_binary_values),
-		cmocka_unit_test(test_retention),
+		T(test_format_and_seal),
+		T(test_rotation_by_size),
+		T(test_rotation_by_time),
+		T(test_reopen_continues_chain),
+		T(test_all_on_disk_after_close),
+		T(test_loss_events),
+		T(test_capture),
+		T(test_write_errors),
+		T(test_open_errors),
+		T(test_crash_recovery),
+		T(test_resume_after_garbage),
+		T(test_binary_values),
+		T(test_retention),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
