@@ -3,7 +3,7 @@
 # demo, if any is missing. Run as root (or with sudo available).
 set -eu
 
-PKGS="build-essential pkg-config meson ninja-build
+PKGS="build-essential pkg-config meson ninja-build iputils-ping
 libdpdk-dev dpdk-dev libhyperscan-dev libconfig-dev libcmocka-dev
 libpcap-dev libjson-c-dev libssl-dev
 python3 python3-scapy iproute2 ethtool curl bind9-dnsutils openssl
