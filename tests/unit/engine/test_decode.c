@@ -308,8 +308,13 @@ static uint32_t build_v6_ext(uint8_t *f, const uint8_t *types, const uint8_t *le
 	uint32_t base, ext = 0, tcp_len;
 	int i;
 
+	static uint8_t pl[256];
+
+	if (pl[0] == 0)
+		for (i = 0; i < (int)sizeof(pl); i++)
+			pl[i] = i < (int)sizeof(hello) - 1 ? hello[i] : (uint8_t)('A' + i % 26);
 	tu_opts_default(&o, 6, 6);
-	base = tu_build(tmp, &o, hello, plen);
+	base = tu_build(tmp, &o, pl, plen);
 	/* tmp: 14 eth + 40 ipv6 + tcp */
 	tcp_len = base - 54;
 	memcpy(f, tmp, 54);
