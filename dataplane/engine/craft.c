@@ -222,17 +222,22 @@ int sl_craft_dns_nxdomain_tcp(uint8_t *out, uint32_t cap, const uint8_t *ref_fra
 
 /* ---- block page -------------------------------------------------------- */
 
-static const char default_page[] =
-	"<!DOCTYPE html>\n"
-	"<html lang=\"en\"><head><meta charset=\"utf-8\">"
-	"<title>Access blocked</title></head>\n"
-	"<body>\n"
-	"<h1>Access to this resource has been blocked</h1>\n"
-	"<p>This request was blocked under rule {rule_id} ({rule_name}).</p>\n"
+#define PAGE_HEAD \
+	"<!DOCTYPE html>\n" \
+	"<html lang=\"en\"><head><meta charset=\"utf-8\">" \
+	"<title>Access blocked</title></head>\n" \
+	"<body>\n" \
+	"<h1>Access to this resource has been blocked</h1>\n" \
+	"<p>This request was blocked under rule {rule_id} ({rule_name}).</p>\n" \
 	"<p>Legal basis: {basis}</p>\n"
-	"<p>Authority: {authority}. Order: {order}.</p>\n"
-	"<p>Policy {policy}, revision {revision}.</p>\n"
-	"</body></html>\n";
+#define PAGE_TAIL \
+	"<p>Policy {policy}, revision {revision}.</p>\n" \
+	"</body></html>\n"
+
+/* Built-in pages: with the authority line when the rule names one. */
+static const char default_page[] =
+	PAGE_HEAD "<p>Authority: {authority}. Order: {order}.</p>\n" PAGE_TAIL;
+static const char default_page_noauth[] = PAGE_HEAD PAGE_TAIL;
 
 /* Output cursor: writes while there is room, always counts. */
 struct sink {
@@ -327,7 +332,8 @@ int sl_block_page_render(char *out, size_t cap, const char *tmpl,
 	int hl;
 
 	if (tmpl == NULL)
-		tmpl = default_page;
+		tmpl = r && (r->authority || r->authority_name || r->order)
+		       ? default_page : default_page_noauth;
 	render_body(&count, tmpl, r, m);
 	hl = snprintf(head, sizeof(head),
 		      "HTTP/1.1 403 Forbidden\r\n"

@@ -53,7 +53,8 @@ int sl_craft_dns_nxdomain_tcp(uint8_t *out, uint32_t cap, const uint8_t *ref_fra
  * else the authority id) {order} {policy} {revision} (policy meta); values
  * are HTML-escaped (& < > " '), missing values are empty, any other
  * {text} is kept as is. NULL tmpl = built-in page (names the rule id and
- * name, the legal basis, authority, order, policy and revision).
+ * name, the legal basis, the authority and order when the rule has them,
+ * policy and revision).
  * r and m may be NULL. Returns the length written (always NUL-terminated)
  * or -ENOSPC (out is then ""). */
 int sl_block_page_render(char *out, size_t cap, const char *tmpl,

@@ -40,7 +40,10 @@ struct sl_seg_chunk {
 /* mem must hold n chunks: n * sizeof(struct sl_seg_chunk). */
 void sl_seg_pool_init(struct sl_seg_pool *pool, void *mem, uint32_t n);
 
-/* Reassembly state of one direction; lives in the flow entry (24 bytes). */
+/* Reassembly state of one direction; lives in the flow entry (24 bytes).
+ * Initialise with sl_tcp_half_init (zeroed memory is not a valid half:
+ * ooo_head 0 would name chunk 0). One pool per lcore; a half must always
+ * be used with the same pool. */
 struct sl_tcp_half {
 	uint32_t next_seq;            /* next byte expected in order */
 	uint32_t ooo_head;            /* first buffered chunk (sorted by seq) or SL_SEG_NONE */

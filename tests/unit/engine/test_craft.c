@@ -399,6 +399,16 @@ static void test_block_page(void **state)
 	check_page(out, n);
 	assert_int_equal(strlen(strstr(out, "\r\n\r\n") + 4), 0);
 
+	/* built-in page of a rule without authority or order */
+	r.authority = NULL;
+	n = sl_block_page_render(out, sizeof(out), NULL, &r, &m);
+	check_page(out, n);
+	body = strstr(out, "\r\n\r\n") + 4;
+	assert_null(strstr(body, "Authority"));
+	assert_non_null(strstr(body, "4242"));
+	assert_non_null(strstr(body, "Legal basis: Act &quot;X&quot;"));
+	r.authority = "auth-1";
+
 	/* too small: -ENOSPC and an empty string; exactly enough works */
 	n = sl_block_page_render(out, sizeof(out), NULL, &r, &m);
 	assert_true(n > 0);
