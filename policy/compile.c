@@ -481,10 +481,10 @@ static int ir_order(struct ir *ir, uint32_t **rord, uint32_t **zord, uint32_t **
 	for (uint32_t i = 0; i < ir->rules.n; i++) {
 		struct ir_rule *r = &ir->rules.v[i];
 
-		qsort(r->ports.v, r->ports.n, sizeof(uint16_t), cmp_u16);
 		if (r->ports.n > 1) {
 			size_t k = 1;
 
+			qsort(r->ports.v, r->ports.n, sizeof(uint16_t), cmp_u16);
 			for (size_t j = 1; j < r->ports.n; j++)
 				if (r->ports.v[j] != r->ports.v[k - 1])
 					r->ports.v[k++] = r->ports.v[j];

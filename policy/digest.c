@@ -254,7 +254,8 @@ int digest_ir(struct ir *ir, uint8_t out[32])
 	}
 
 	put_str(&d, "ip");
-	memcpy(ips, ir->ips.v, ir->ips.n * sizeof(*ips));
+	if (ir->ips.n)
+		memcpy(ips, ir->ips.v, ir->ips.n * sizeof(*ips));
 	qsort(ips, ir->ips.n, sizeof(*ips), cmp_ip); /* rules are final indexes */
 	for (size_t k = 0; k < ir->ips.n; k++) {
 		if (k > 0 && cmp_ip(&ips[k - 1], &ips[k]) == 0)
