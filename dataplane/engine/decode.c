@@ -66,9 +66,29 @@ static inline uint32_t ld32(const uint8_t *b)
 	       (uint32_t)b[2] << 8 | b[3];
 }
 
+/* Zero *p with six 16-byte stores: memset() of this size becomes
+ * "rep stos", whose start-up cost is a third of a whole decode. */
+typedef uint8_t sl_v16 __attribute__((vector_size(16), may_alias, aligned(1)));
+
+_Static_assert(sizeof(struct sl_pkt) == 96, "pkt_zero covers 96 bytes");
+
+static inline void pkt_zero(struct sl_pkt *p)
+{
+	sl_v16 *v = (sl_v16 *)(void *)p;
+	const sl_v16 z = { 0 };
+
+	v[0] = z;
+	v[1] = z;
+	v[2] = z;
+	v[3] = z;
+	v[4] = z;
+	v[5] = z;
+}
+
 /* Upper layer at f[off..end): TCP/UDP header and payload. */
-static int decode_l4(const uint8_t *f, struct sl_pkt *p, uint32_t off,
-		     uint32_t end, uint8_t proto)
+static inline __attribute__((always_inline)) int
+decode_l4(const uint8_t *f, struct sl_pkt *p, uint32_t off, uint32_t end,
+	  uint8_t proto)
 {
 	uint32_t avail = end - off;
 	const uint8_t *l4 = f + off;
@@ -265,7 +285,7 @@ int sl_decode(const uint8_t *f, uint32_t len, struct sl_pkt *p)
 	uint32_t off = ETH_HLEN;
 	uint16_t type;
 
-	memset(p, 0, sizeof(*p));
+	pkt_zero(p);
 	if (SL_UNLIKELY(f == NULL || len < ETH_HLEN))
 		return SL_DEC_TRUNC_L2;
 	type = ld16(f + 12);
@@ -302,7 +322,7 @@ int sl_decode_l3(const uint8_t *ip, uint32_t len, struct sl_pkt *p)
 		nvlan = SL_MAX_VLAN;
 	memcpy(tci, p->vlan_tci, sizeof(tci));
 	memcpy(tpid, p->vlan_tpid, sizeof(tpid));
-	memset(p, 0, sizeof(*p));
+	pkt_zero(p);
 	p->nvlan = nvlan;
 	memcpy(p->vlan_tci, tci, sizeof(tci));
 	memcpy(p->vlan_tpid, tpid, sizeof(tpid));
