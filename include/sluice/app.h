@@ -145,15 +145,20 @@ struct sl_app_half {
 
 /* A field found in the stream. For URL, host and target are both set
  * (host may be empty when the request had no Host header). The pointers
- * are only valid during the callback (they point into the segment, a pool
- * buffer or the stack). */
+ * are valid during the callback (they point into the delivered data, a
+ * pool buffer or the stack: value of DNS). msg (DNS) is not on the stack:
+ * when the callback returns non-zero it stays intact until the next
+ * sl_app_feed / sl_tcp_half_segment on this lcore's pools, so a verdict
+ * taken in the callback can still answer the query afterwards. */
 struct sl_app_field {
 	uint8_t field;        /* SL_FIELD_HOST, SL_FIELD_URL, SL_FIELD_SNI, SL_FIELD_DNS */
 	const char *value; uint32_t len;           /* HOST, SNI, DNS */
 	const char *host; uint32_t host_len;       /* URL */
 	const char *target; uint32_t target_len;   /* URL */
-	const uint8_t *msg; uint32_t msg_len;      /* DNS: the whole message (TCP: without
-						    * its length prefix), to answer it */
+	const uint8_t *msg; uint32_t msg_len;      /* DNS: the message without its length
+						    * prefix, to answer it (its first 512
+						    * bytes at most: header and first
+						    * question are always inside) */
 };
 
 /* Called for each field; return non-zero to stop extraction (verdict). */

@@ -58,6 +58,16 @@ static int on_field(void *ctx, const struct sl_app_field *f)
 		assert_non_null(f->value);
 		assert_true(f->len > 0);
 	}
+	if (f->field == SL_FIELD_DNS) {
+		struct sl_dns_query q;
+
+		/* the message is there to answer the query */
+		assert_non_null(f->msg);
+		assert_int_equal(sl_dns_parse_query(f->msg, f->msg_len, &q), 0);
+		assert_int_equal(q.name_len, f->len);
+		assert_memory_equal(q.name, f->value, f->len);
+		assert_true(q.qend <= f->msg_len);
+	}
 	g->n++;
 	return g->stop_after && g->n >= g->stop_after;
 }
