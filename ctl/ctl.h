@@ -29,4 +29,7 @@ int cmd_explain(int argc, char **argv);
 int cmd_records(int argc, char **argv);  /* records verify|tail|grep */
 int cmd_report(int argc, char **argv);
 
+/* Online verbs (cmd_online.c): argv[0] is a command of sl_ctl_table. */
+int cmd_online(int argc, char **argv);
+
 #endif

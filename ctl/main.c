@@ -17,6 +17,15 @@ static const struct ctl_verb verbs[] = {
 	{ "explain", "show which rules match FIELD:VALUE and the verdict", cmd_explain },
 	{ "records", "evidence records: verify | tail | grep", cmd_records },
 	{ "report", "report for the competent authority from records", cmd_report },
+	/* online: against a running dataplane (--socket PATH) */
+	{ "status", "uptime, ports, lcores, policy, records", cmd_online },
+	{ "stats", "per port and per lcore counters (--watch N)", cmd_online },
+	{ "rules", "per rule hits and actions (--top N)", cmd_online },
+	{ "flows", "flows with state and verdict (--limit N, --blocked)", cmd_online },
+	{ "reload", "load a policy or artefact with no packet lost", cmd_online },
+	{ "shadow", "run a candidate policy beside the active one (or off)", cmd_online },
+	{ "diff", "what the shadow candidate would have done differently", cmd_online },
+	{ "rule", "rule enable|disable ID: switch a rule now (recorded)", cmd_online },
 };
 
 static void usage(FILE *out)

@@ -79,6 +79,8 @@ unsigned sl_events_drain(unsigned max)
 		rte_mempool_put_bulk(sl_dp.ev_pool, evs, n);
 		done += n;
 	}
+	if (done)
+		sl_snapshot_events_consumed(done);
 	return done;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -20,6 +21,7 @@
 #include <rte_random.h>
 
 #include "sluice.h"
+#include "sluice/ctlproto.h"
 #include "sluice/records.h"
 
 struct sl_dataplane sl_dp;
@@ -359,6 +361,10 @@ static int worker_init(struct sl_worker *w)
 	if (mem == NULL || links == NULL)
 		return -ENOMEM;
 	sl_app_pool_init(&w->app_pool, mem, links, c->app_buffers);
+	snprintf(name, sizeof(name), "sl_cmd_%u", w->idx);
+	w->cmd_ring = rte_ring_create(name, 16, w->socket, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	if (w->cmd_ring == NULL)
+		return -ENOMEM;
 	w->frag_tbl = rte_ip_frag_table_create(c->frag_flows, 16, c->frag_flows,
 		(sl_dp.tsc_hz + 999) / 1000 * c->frag_timeout_ms, w->socket);
 	if (w->frag_tbl == NULL) {
@@ -380,6 +386,7 @@ static void worker_free(struct sl_worker *w)
 		rte_ip_frag_free_death_row(&w->death_row, 0);
 		rte_ip_frag_table_destroy(w->frag_tbl);
 	}
+	rte_ring_free(w->cmd_ring);
 	rte_mempool_free(w->frag_pool);
 	rte_mempool_free(w->pool);
 	rte_free(w);
@@ -596,15 +603,16 @@ static uint64_t rx_total(void)
 	return n;
 }
 
+/* End of capture: every worker delivers what reassembly still holds. */
 static void flush_workers(void)
 {
-	for (unsigned i = 0; i < sl_dp.nworkers; i++)
-		__atomic_store_n(&sl_dp.w[i]->cmd_flush, 1, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < sl_dp.nworkers; i++)
-		while (__atomic_load_n(&sl_dp.w[i]->cmd_flush, __ATOMIC_ACQUIRE)) {
-			if (sl_events_drain(1024) == 0)
-				rte_delay_us_sleep(100);
-		}
+	static struct sl_wcmd c[SL_MAX_WORKERS];
+
+	for (unsigned i = 0; i < sl_dp.nworkers; i++) {
+		c[i].op = SL_WOP_FLUSH;
+		if (sl_worker_call(sl_dp.w[i], &c[i], 60000) < 0)
+			fprintf(stderr, "sluice: worker %u did not flush its flows\n", i);
+	}
 }
 
 
@@ -757,6 +765,11 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < sl_dp.cfg.nports; i++)
 		if (port_init(sl_dp.cfg.port[i]) < 0)
 			goto out;
+	if (!offline && sl_dp.cfg.socket_path == NULL) {
+		/* live mode always has a control socket */
+		mkdir("/run/sluice", 0750);
+		sl_dp.cfg.socket_path = strdup(SL_CTL_DEFAULT_SOCKET);
+	}
 	if (sl_dp.cfg.socket_path && sl_ctl_open(sl_dp.cfg.socket_path, sl_dp.cfg.socket_group) < 0)
 		goto out;
 	sl_events_admin("start: policy %s rev %s digest %s", sl_dp.snap->meta->name,
@@ -799,8 +812,11 @@ out:
 	}
 	sl_dp.records = NULL;
 	/* flows' stream state lives in the worker pools, freed with them */
+	sl_snapshot_retired_free();
 	sl_snapshot_free(sl_dp.snap);
+	sl_snapshot_free(sl_dp.cand);
 	sl_dp.snap = NULL;
+	sl_dp.cand = NULL;
 	for (unsigned i = 0; i < sl_dp.nworkers; i++)
 		worker_free(sl_dp.w[i]);
 	sl_events_free();

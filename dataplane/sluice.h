@@ -93,6 +93,22 @@ struct sl_rule_ctr {
 	uint64_t hits;              /* matches counted (enforce or shadow) */
 	uint64_t act[SL_ACT__COUNT];/* actions carried out (enforce) or would-be (shadow) */
 	uint64_t last_ns;           /* time of the last hit */
+	uint64_t flows_blocked;     /* candidate: flows it would block */
+	uint64_t newly_blocked;     /* candidate: ... that the active policy let through */
+} __rte_cache_aligned;
+
+#define SL_DIFF_IDS 64
+
+/* Per worker, in a candidate snapshot: flows the active policy blocked that
+ * the candidate would have let through, by active rule id. */
+struct sl_diff_ctr {
+	uint64_t flows;             /* flows the candidate inspected */
+	uint64_t newly_blocked;
+	uint64_t newly_allowed;
+	uint32_t n;
+	uint32_t id[SL_DIFF_IDS];
+	uint64_t cnt[SL_DIFF_IDS];
+	uint64_t other;             /* ids beyond the table */
 } __rte_cache_aligned;
 
 /* What workers see through sl_dp.snap. Immutable once published, except
@@ -108,6 +124,8 @@ struct sl_snapshot {
 	bool has_payload, has_domain, has_url, has_ip;
 	struct sl_scratch *scratch[SL_MAX_WORKERS];  /* one per worker */
 	struct sl_rule_ctr *ctr[SL_MAX_WORKERS];     /* [worker][rule idx] */
+	struct sl_diff_ctr diff[SL_MAX_WORKERS];     /* candidate only, by worker */
+	bool candidate;             /* published as sl_dp.cand */
 	uint64_t load_ns;           /* when compiled/loaded (CLOCK_REALTIME) */
 	double compile_s;
 	char *source;               /* path it came from */
@@ -158,7 +176,16 @@ struct sl_flow {
 	struct sl_tcp_half half[2]; /* per direction */
 	struct sl_app_half app;     /* client to server field extraction */
 	struct sl_pstream *ps[2];   /* payload streams per direction */
+	/* shadow candidate (sluice-ctl shadow): evaluated, never enforced */
+	uint8_t cstate;             /* enum sl_flow_state under the candidate */
+	uint8_t cmark;              /* SL_DIFF_NEW_BLOCK / SL_DIFF_NEW_ALLOW */
+	uint32_t cgen;              /* candidate generation of cstate / cps */
+	uint32_t crule_id;          /* candidate rule that would block or clear it */
+	struct sl_pstream *cps[2];
 } __rte_cache_aligned;
+
+#define SL_DIFF_NEW_BLOCK 1     /* the candidate would block, the active did not */
+#define SL_DIFF_NEW_ALLOW 2     /* the active blocked, the candidate would not (yet) */
 
 /* ---- counters --------------------------------------------------------- */
 
@@ -216,20 +243,57 @@ struct sl_worker {
 	struct rte_ip_frag_tbl *frag_tbl;
 	struct rte_ip_frag_death_row death_row;
 	struct sl_tx tx[SL_MAX_PORTS];
+	struct sl_snapshot *cand;   /* sl_dp.cand as loaded for this burst */
 	uint64_t now_tsc;           /* at the start of the burst */
 	uint64_t now_ns;            /* CLOCK_REALTIME at the start of the burst */
 	int64_t now_s;
 	uint8_t linbuf[65536 + 256];/* linearised reassembled datagram */
 	uint8_t craftbuf[2048];
 
-	/* commands from main (written by main, read by the worker) */
-	volatile uint32_t cmd_flush;    /* main sets 1; worker flushes flows, sets 0 */
-	volatile uint32_t cmd_purge_gen;/* flows older than this generation re-checked */
+	/* requests from main: struct sl_wcmd * (main enqueues, worker dequeues) */
+	struct rte_ring *cmd_ring;
 
 	/* counters: written by the worker, read by main (torn reads OK) */
 	struct sl_lcore_stats st;
 	uint64_t port_rx[SL_MAX_PORTS], port_tx[SL_MAX_PORTS], port_drop[SL_MAX_PORTS];
 } __rte_cache_aligned;
+
+/* ---- requests from main to a worker (per-lcore ring) ------------------- */
+
+enum sl_wop {
+	SL_WOP_FLUSH = 1,           /* end every flow (offline end of capture) */
+	SL_WOP_FLOWS = 2,           /* describe up to `limit` flows */
+};
+
+struct sl_flow_info {
+	uint64_t id;
+	uint8_t proto, family, state, action;
+	uint8_t cstate;             /* candidate policy's state (shadow) */
+	uint8_t app;                /* enum sl_app_proto of the client stream */
+	uint16_t client_port, server_port;
+	uint32_t rule_id;           /* rule that blocked or cleared it */
+	uint32_t crule_id;
+	uint8_t client[16], server[16];
+	uint64_t pkts[2], bytes[2];
+	uint64_t first_ns;
+	uint64_t idle_ms;
+};
+
+/* Written by main before enqueueing; the worker fills the results and sets
+ * done (release); main reads them after seeing done (acquire). */
+struct sl_wcmd {
+	int op;
+	uint32_t limit;
+	bool blocked_only;
+	uint32_t n;                 /* flows described */
+	uint64_t total;             /* flows matching the filter */
+	struct sl_flow_info *out;
+	uint32_t done;
+};
+
+/* Main lcore: run a request on a worker and wait for it (draining events
+ * meanwhile). 0 or -ETIMEDOUT / -ENOBUFS. */
+int sl_worker_call(struct sl_worker *w, struct sl_wcmd *c, unsigned timeout_ms);
 
 /* ---- global dataplane state -------------------------------------------- */
 
@@ -237,7 +301,14 @@ struct sl_dataplane {
 	struct sl_config cfg;
 	/* published snapshot: written by main (release), read by workers (acquire) */
 	struct sl_snapshot *snap;
+	/* shadow candidate, NULL when off: same publication rules as snap */
+	struct sl_snapshot *cand;
+	uint64_t cand_since_ns;
 	uint32_t next_gen;
+	/* rule ids switched off at run time (main lcore); every snapshot built
+	 * gets its bitmap from this set */
+	uint32_t *disabled_ids;
+	uint32_t ndisabled;
 	struct rte_rcu_qsbr *qsbr;
 	struct rte_ring *ev_ring;   /* workers -> main: struct sl_event * */
 	struct rte_mempool *ev_pool;
@@ -266,6 +337,9 @@ void sl_snapshot_free(struct sl_snapshot *s);
 /* Publish s (main lcore), wait for every worker to pass a quiescent state,
  * drain events, fold counters, free the previous snapshot. */
 int sl_snapshot_publish(struct sl_snapshot *s);
+int sl_snapshot_publish_candidate(struct sl_snapshot *s);  /* NULL: shadow off */
+void sl_snapshot_events_consumed(unsigned n);
+void sl_snapshot_retired_free(void);
 int sl_snapshot_ip_lookup(const struct sl_snapshot *s, const struct sl_addr *a,
 			  struct sl_hitset *hits);
 

@@ -329,26 +329,89 @@ struct sl_rule_acc *sl_rule_acc_get(uint32_t id, bool create)
 	return a;
 }
 
+/* Snapshots no worker uses any more, waiting for the writer to consume the
+ * events queued before they were retired (events point at their rule
+ * table). Main lcore only. */
+#define MAX_RETIRED 64
+
+static struct retired {
+	struct sl_snapshot *s;
+	unsigned events_before;     /* events still ahead of the retirement point */
+} retired[MAX_RETIRED];
+static unsigned nretired;
+
+static void free_retired(unsigned i)
+{
+	sl_snapshot_free(retired[i].s);
+	retired[i] = retired[--nretired];
+}
+
+/* The writer consumed n events (FIFO): free what they were holding back. */
+void sl_snapshot_events_consumed(unsigned n)
+{
+	for (unsigned i = 0; i < nretired;) {
+		if (retired[i].events_before <= n) {
+			free_retired(i);
+			continue;
+		}
+		retired[i].events_before -= n;
+		i++;
+	}
+}
+
+/* Wait until every worker has finished the burst it may have started with
+ * the snapshot just unpublished (keep writing events meanwhile so workers
+ * never wait on us), then retire it. The ring is FIFO and workers enqueue
+ * before they report quiescent: its events are among those queued now. */
+static void retire(struct sl_snapshot *old, bool fold)
+{
+	uint64_t token = rte_rcu_qsbr_start(sl_dp.qsbr);
+
+	while (rte_rcu_qsbr_check(sl_dp.qsbr, token, false) == 0) {
+		if (sl_events_drain(256) == 0)
+			rte_pause();
+	}
+	if (nretired == MAX_RETIRED) {
+		/* too many reloads in flight: write what holds the oldest back */
+		while (nretired == MAX_RETIRED && sl_events_drain(1024) > 0)
+			;
+		if (nretired == MAX_RETIRED)
+			free_retired(0);
+	}
+	if (fold)
+		fold_counters(old);  /* final: no worker writes them any more */
+	retired[nretired].s = old;
+	retired[nretired].events_before = rte_ring_count(sl_dp.ev_ring);
+	nretired++;
+	sl_snapshot_events_consumed(0);
+}
+
+/* Shutdown: the ring is empty, workers are gone. */
+void sl_snapshot_retired_free(void)
+{
+	while (nretired)
+		free_retired(0);
+}
+
 int sl_snapshot_publish(struct sl_snapshot *s)
 {
 	struct sl_snapshot *old = sl_dp.snap;
-	uint64_t token;
 
 	__atomic_store_n(&sl_dp.snap, s, __ATOMIC_RELEASE);
-	if (old == NULL)
-		return 0;
-	/* Wait until every worker has finished the burst it may have started
-	 * with the old snapshot; keep consuming events meanwhile so workers
-	 * never wait on us. */
-	token = rte_rcu_qsbr_start(sl_dp.qsbr);
-	while (rte_rcu_qsbr_check(sl_dp.qsbr, token, false) == 0) {
-		sl_events_drain(256);
-		rte_pause();
-	}
-	/* events from old bursts reference the old rule table: write them first */
-	while (sl_events_drain(1024) > 0)
-		;
-	fold_counters(old);
-	sl_snapshot_free(old);
+	if (old != NULL)
+		retire(old, true);
+	return 0;
+}
+
+int sl_snapshot_publish_candidate(struct sl_snapshot *s)
+{
+	struct sl_snapshot *old = sl_dp.cand;
+
+	if (s != NULL)
+		s->candidate = true;
+	__atomic_store_n(&sl_dp.cand, s, __ATOMIC_RELEASE);
+	sl_dp.cand_since_ns = s ? sl_now_ns() : 0;
+	if (old != NULL)
+		retire(old, false);  /* the candidate emits no events: freed at once */
 	return 0;
 }

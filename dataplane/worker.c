@@ -36,6 +36,9 @@ struct pkt_ctx {
 	int32_t vrule;              /* rule idx, -1 */
 	bool http_hit;              /* winner matched an HTTP field of this packet */
 	bool overload_drop;         /* fail-closed overload: drop this packet */
+	struct sl_snapshot *cs;     /* shadow candidate, or NULL */
+	uint8_t cverdict;           /* candidate's would-be verdict */
+	int32_t cvrule;
 	const uint8_t *dns_msg;     /* DNS message (TCP) for an NXDOMAIN answer */
 	uint32_t dns_len;
 };
@@ -179,6 +182,11 @@ static void handle_hits(struct pkt_ctx *c, const struct sl_hitset *hs,
 	}
 }
 
+static uint16_t server_port_of(const struct sl_flow *f)
+{
+	return f->client_is_a ? f->key.pb : f->key.pa;
+}
+
 static inline bool verdict_final(const struct pkt_ctx *c)
 {
 	return c->verdict >= SL_ACT_DROP;
@@ -197,59 +205,204 @@ static const struct sl_addr *content_origin(struct pkt_ctx *c, struct sl_addr *t
 	return tmp;
 }
 
+/* ---- shadow candidate ------------------------------------------------------ */
+
+/* The candidate sees the same content as the active policy while its own
+ * state for the flow is still open; it never changes traffic and writes no
+ * evidence, it only counts what it would have done. */
+static inline bool cand_open(const struct pkt_ctx *c)
+{
+	return c->cs != NULL && c->f != NULL && c->f->cstate == SL_FLOW_INSPECT;
+}
+
+static void cand_sync(struct pkt_ctx *c)
+{
+	struct sl_flow *f = c->f;
+
+	if (f->cgen == (c->cs ? c->cs->gen : 0))
+		return;
+	for (int d = 0; d < 2; d++) {
+		if (f->cps[d] != NULL) {
+			sl_pstream_close(f->cps[d]);
+			f->cps[d] = NULL;
+		}
+	}
+	f->cstate = SL_FLOW_INSPECT;
+	f->cmark = 0;
+	f->crule_id = 0;
+	f->cgen = c->cs ? c->cs->gen : 0;
+	if (c->cs)
+		c->cs->diff[c->w->idx].flows++;
+}
+
+static void cand_hits(struct pkt_ctx *c, const struct sl_hitset *hs,
+		      const struct sl_addr *origin)
+{
+	struct sl_snapshot *cs = c->cs;
+	struct sl_worker *w = c->w;
+	struct sl_match_ctx mc = {
+		.proto = c->pkt->l4proto,
+		.server_port = c->f ? server_port_of(c->f) : 0,
+		.origin = origin,
+		.now = w->now_s,
+		.disabled = cs->disabled,
+	};
+	struct sl_verdict v;
+
+	if (hs->n == 0)
+		return;
+	sl_decide(cs->policy, hs, &mc, &v);
+	for (uint32_t i = 0; i < v.n; i++) {
+		const struct sl_rule *r = sl_policy_rule(cs->policy, v.applied[i].rule);
+		struct sl_rule_ctr *ctr = &cs->ctr[w->idx][v.applied[i].rule];
+
+		ctr->hits++;
+		ctr->act[r->action]++;
+		ctr->last_ns = w->now_ns;
+	}
+	if (v.rule >= 0 && (c->cvrule < 0 || v.action > c->cverdict ||
+	    (v.action == c->cverdict && sl_policy_rule(cs->policy, (uint32_t)v.rule)->id <
+					  sl_policy_rule(cs->policy, (uint32_t)c->cvrule)->id))) {
+		c->cverdict = v.action;
+		c->cvrule = v.rule;
+	}
+}
+
+/* Settle the candidate's verdict for this packet and classify the flow
+ * against the active verdict. */
+static void cand_settle(struct pkt_ctx *c)
+{
+	struct sl_flow *f = c->f;
+	struct sl_snapshot *cs = c->cs;
+	struct sl_diff_ctr *d;
+	bool active_blocks;
+
+	if (cs == NULL || f == NULL)
+		return;
+	d = &cs->diff[c->w->idx];
+	active_blocks = f->state == SL_FLOW_BLOCKED || c->verdict >= SL_ACT_DROP;
+	if (f->cstate == SL_FLOW_INSPECT && c->cvrule >= 0) {
+		struct sl_rule_ctr *ctr = &cs->ctr[c->w->idx][c->cvrule];
+
+		f->crule_id = sl_policy_rule(cs->policy, (uint32_t)c->cvrule)->id;
+		if (c->cverdict == SL_ACT_ALLOW) {
+			f->cstate = SL_FLOW_PASS;
+		} else if (c->cverdict >= SL_ACT_DROP) {
+			f->cstate = SL_FLOW_BLOCKED;
+			ctr->flows_blocked++;
+			if (!active_blocks) {
+				ctr->newly_blocked++;
+				d->newly_blocked++;
+				f->cmark = SL_DIFF_NEW_BLOCK;
+			}
+		}
+	}
+	if (c->verdict >= SL_ACT_DROP && c->vrule >= 0 && f->cstate != SL_FLOW_BLOCKED &&
+	    f->cmark == 0) {
+		uint32_t id = sl_policy_rule(c->s->policy, (uint32_t)c->vrule)->id;
+		uint32_t i;
+
+		f->cmark = SL_DIFF_NEW_ALLOW;
+		d->newly_allowed++;
+		for (i = 0; i < d->n && d->id[i] != id; i++)
+			;
+		if (i == d->n && d->n < SL_DIFF_IDS)
+			d->id[d->n++] = id;
+		if (i < d->n)
+			d->cnt[i]++;
+		else
+			d->other++;
+	}
+}
+
+/* ---- stream inspection ---------------------------------------------------- */
+
+/* Domain and URL selectors of one snapshot against a field. */
+static void match_field(struct sl_snapshot *s, struct sl_worker *w,
+			const struct sl_app_field *fl, struct sl_hitset *hs)
+{
+	sl_hitset_clear(hs);
+	switch (fl->field) {
+	case SL_FIELD_HOST:
+	case SL_FIELD_SNI:
+	case SL_FIELD_DNS:
+		if (s->has_domain)
+			sl_match_domain(s->policy, fl->value, fl->len, fl->field, hs);
+		break;
+	case SL_FIELD_URL:
+		if (s->has_url)
+			sl_match_url(s->policy, s->scratch[w->idx], fl->host, fl->host_len,
+				     fl->target, fl->target_len, hs);
+		break;
+	default:
+		break;
+	}
+}
+
 static int on_field(void *ctx, const struct sl_app_field *fl)
 {
 	struct pkt_ctx *c = ctx;
-	struct sl_snapshot *s = c->s;
 	struct sl_hitset hs;
 	struct sl_addr org;
 	const char *val = fl->value;
 	uint32_t vlen = fl->len;
 	char url[SL_EVENT_VALUE_MAX];
 
-	sl_hitset_clear(&hs);
-	switch (fl->field) {
-	case SL_FIELD_HOST:
-	case SL_FIELD_SNI:
-	case SL_FIELD_DNS:
-		if (s->has_domain)
-			sl_match_domain(s->policy, fl->value, fl->len, fl->field, &hs);
-		if (fl->field == SL_FIELD_DNS) {
-			c->dns_msg = fl->msg;
-			c->dns_len = fl->msg_len;
-		}
-		break;
-	case SL_FIELD_URL:
-		if (!s->has_url)
-			return 0;
-		sl_match_url(s->policy, s->scratch[c->w->idx], fl->host, fl->host_len,
-			     fl->target, fl->target_len, &hs);
+	if (fl->field == SL_FIELD_DNS) {
+		c->dns_msg = fl->msg;
+		c->dns_len = fl->msg_len;
+	} else if (fl->field == SL_FIELD_URL) {
 		vlen = (uint32_t)snprintf(url, sizeof(url), "%.*s%.*s", (int)fl->host_len,
 					  fl->host, (int)fl->target_len, fl->target);
 		if (vlen >= sizeof(url))
 			vlen = sizeof(url) - 1;
 		val = url;
-		break;
-	default:
-		return 0;
 	}
-	handle_hits(c, &hs, content_origin(c, &org), val, vlen, 0, 0);
+	content_origin(c, &org);
+	match_field(c->s, c->w, fl, &hs);
+	handle_hits(c, &hs, &org, val, vlen, 0, 0);
+	if (cand_open(c)) {
+		match_field(c->cs, c->w, fl, &hs);
+		cand_hits(c, &hs, &org);
+	}
 	return verdict_final(c) || c->verdict == SL_ACT_ALLOW;
+}
+
+static void pstream_close(struct sl_pstream **ps)
+{
+	if (*ps != NULL) {
+		sl_pstream_close(*ps);
+		*ps = NULL;
+	}
 }
 
 static void stream_close(struct sl_flow *f, int d)
 {
-	if (f->ps[d] != NULL) {
-		sl_pstream_close(f->ps[d]);
-		f->ps[d] = NULL;
+	pstream_close(&f->ps[d]);
+	pstream_close(&f->cps[d]);
+}
+
+/* Scan a chunk with one snapshot's payload database on the stream *ps
+ * (opened on demand). 0, or -ENOMEM when no stream state could be had. */
+static int scan_stream(struct sl_snapshot *s, struct sl_worker *w, struct sl_pstream **ps,
+		       const uint8_t *data, uint32_t len, struct sl_hitset *hs)
+{
+	sl_hitset_clear(hs);
+	if (!s->has_payload)
+		return 0;
+	if (*ps == NULL && sl_pstream_open(s->policy, ps) < 0) {
+		*ps = NULL;
+		w->st.overload_stream++;
+		return -ENOMEM;
 	}
+	sl_pstream_scan(s->policy, *ps, s->scratch[w->idx], data, len, hs);
+	return 0;
 }
 
 static void scan_payload(struct pkt_ctx *c, const uint8_t *data, uint32_t len,
 			 uint64_t off, int gap)
 {
 	struct sl_flow *f = c->f;
-	struct sl_snapshot *s = c->s;
 	struct sl_worker *w = c->w;
 	int d = c->cdir;
 	uint64_t depth = sl_dp.cfg.inspect_depth;
@@ -268,22 +421,24 @@ static void scan_payload(struct pkt_ctx *c, const uint8_t *data, uint32_t len,
 	}
 	if (off + len > depth)
 		len = (uint32_t)(depth - off);
-	if (f->ps[d] == NULL && sl_pstream_open(s->policy, &f->ps[d]) < 0) {
-		f->ps[d] = NULL;
-		w->st.overload_stream++;
-		if (sl_dp.cfg.overload == SL_FAIL_CLOSED)
-			c->overload_drop = true;
-		return;
-	}
-	sl_hitset_clear(&hs);
-	sl_pstream_scan(s->policy, f->ps[d], s->scratch[w->idx], data, len, &hs);
+	content_origin(c, &org);
+	if (scan_stream(c->s, w, &f->ps[d], data, len, &hs) < 0 &&
+	    sl_dp.cfg.overload == SL_FAIL_CLOSED)
+		c->overload_drop = true;
 	if (hs.n)
-		handle_hits(c, &hs, content_origin(c, &org), data, len, off, len);
+		handle_hits(c, &hs, &org, data, len, off, len);
+	if (cand_open(c) && scan_stream(c->cs, w, &f->cps[d], data, len, &hs) == 0)
+		cand_hits(c, &hs, &org);
 	if (off + len >= depth) {
 		f->depth_done |= 1u << d;
 		stream_close(f, d);
 		w->st.depth_reached++;
 	}
+}
+
+static inline bool wants_fields(const struct sl_snapshot *s)
+{
+	return s != NULL && (s->has_domain || s->has_url);
 }
 
 /* In-order stream bytes of direction c->cdir. */
@@ -295,7 +450,7 @@ static int on_stream(void *ctx, const uint8_t *data, uint32_t len, uint64_t off,
 	if (f->state != SL_FLOW_INSPECT)
 		return 1;
 	if (c->cdir == SL_DIR_C2S && f->app.proto != SL_APP_OTHER &&
-	    (c->s->has_domain || c->s->has_url)) {
+	    (wants_fields(c->s) || (cand_open(c) && wants_fields(c->cs)))) {
 		uint16_t sport = f->client_is_a ? f->key.pb : f->key.pa;
 		int rc = sl_app_feed(&f->app, &c->w->app_pool, data, len, gap, sport,
 				     on_field, c);
@@ -308,7 +463,7 @@ static int on_stream(void *ctx, const uint8_t *data, uint32_t len, uint64_t off,
 		if (verdict_final(c) || c->verdict == SL_ACT_ALLOW)
 			return 1;
 	}
-	if (c->s->has_payload)
+	if (c->s->has_payload || (cand_open(c) && c->cs->has_payload))
 		scan_payload(c, data, len, off, gap);
 	return verdict_final(c) || c->verdict == SL_ACT_ALLOW;
 }
@@ -453,6 +608,7 @@ static int apply_verdict(struct pkt_ctx *c)
 	bool dns_udp = c->vfield == SL_FIELD_DNS && p->l4proto == SL_PROTO_UDP;
 	uint8_t act = c->verdict;
 
+	cand_settle(c);
 	if (c->vrule < 0 || act == SL_ACT_NONE) {
 		if (c->overload_drop) {
 			w->st.drop_overload++;
@@ -512,11 +668,6 @@ static int apply_verdict(struct pkt_ctx *c)
 }
 
 /* ---- flows -------------------------------------------------------------- */
-
-static uint16_t server_port_of(const struct sl_flow *f)
-{
-	return f->client_is_a ? f->key.pb : f->key.pa;
-}
 
 /* Decide who is the client of a new flow from its first packet. */
 static void learn_roles(struct sl_flow *f, const struct sl_pkt *p, int from_a)
@@ -660,18 +811,23 @@ static void new_flow_checks(struct pkt_ctx *c)
 	struct sl_addr server, org;
 	char a[64];
 
-	if (!c->s->has_ip)
+	if (!c->s->has_ip && !(cand_open(c) && c->cs->has_ip))
 		return;
 	memset(&server, 0, sizeof(server));
 	server.family = f->key.family;
 	memcpy(server.b, f->client_is_a ? f->key.b : f->key.a, 16);
 	sl_hitset_clear(&hs);
 	sl_snapshot_ip_lookup(c->s, &server, &hs);
-	if (hs.n == 0)
-		return;
 	org = c->pkt->src;
-	sl_addr_str(&server, a, sizeof(a));
-	handle_hits(c, &hs, &org, a, (uint32_t)strlen(a), 0, 0);
+	if (hs.n) {
+		sl_addr_str(&server, a, sizeof(a));
+		handle_hits(c, &hs, &org, a, (uint32_t)strlen(a), 0, 0);
+	}
+	if (cand_open(c) && c->cs->has_ip) {
+		sl_hitset_clear(&hs);
+		sl_snapshot_ip_lookup(c->cs, &server, &hs);
+		cand_hits(c, &hs, &org);
+	}
 }
 
 /* A blocked or cleared flow from an older snapshot: keep its verdict
@@ -712,23 +868,37 @@ static int process_udp(struct pkt_ctx *c)
 		c->w->st.drop_policy++;
 		return V_DROP;
 	}
-	if (s->has_domain && d == SL_DIR_C2S && server_port_of(f) == 53) {
+	content_origin(c, &org);
+	if (d == SL_DIR_C2S && server_port_of(f) == 53 &&
+	    (s->has_domain || (cand_open(c) && c->cs->has_domain))) {
 		struct sl_dns_query q;
 
 		if (sl_dns_parse_query(pl, p->payload_len, &q) == 0) {
-			sl_hitset_clear(&hs);
-			sl_match_domain(s->policy, q.name, q.name_len, SL_FIELD_DNS, &hs);
-			handle_hits(c, &hs, content_origin(c, &org), q.name, q.name_len, 0, 0);
-			c->vfield = c->vrule >= 0 ? c->vfield : SL_FIELD_DNS;
+			struct sl_app_field fl = {
+				.field = SL_FIELD_DNS, .value = q.name, .len = q.name_len,
+			};
+
+			match_field(s, c->w, &fl, &hs);
+			handle_hits(c, &hs, &org, q.name, q.name_len, 0, 0);
+			if (cand_open(c)) {
+				match_field(c->cs, c->w, &fl, &hs);
+				cand_hits(c, &hs, &org);
+			}
 		}
 	}
-	if (s->has_payload && p->payload_len && !verdict_final(c) &&
-	    !(f->depth_done & (1u << d))) {
-		sl_hitset_clear(&hs);
-		sl_match_payload(s->policy, s->scratch[c->w->idx], pl, p->payload_len, &hs);
-		if (hs.n)
-			handle_hits(c, &hs, content_origin(c, &org), pl, p->payload_len,
-				    0, p->payload_len);
+	if (p->payload_len && !verdict_final(c) && !(f->depth_done & (1u << d))) {
+		if (s->has_payload) {
+			sl_hitset_clear(&hs);
+			sl_match_payload(s->policy, s->scratch[c->w->idx], pl, p->payload_len, &hs);
+			handle_hits(c, &hs, &org, pl, p->payload_len, 0, p->payload_len);
+		}
+		if (cand_open(c) && c->cs->has_payload) {
+			sl_hitset_clear(&hs);
+			sl_match_payload(c->cs->policy, c->cs->scratch[c->w->idx], pl,
+					 p->payload_len, &hs);
+			cand_hits(c, &hs, &org);
+		}
+		/* UDP depth: bytes seen per direction */
 		if (f->half[d].delivered + p->payload_len >= sl_dp.cfg.inspect_depth)
 			f->depth_done |= 1u << d;
 		f->half[d].delivered += p->payload_len;
@@ -783,6 +953,7 @@ static int process_frame(struct sl_worker *w, struct sl_snapshot *s, struct rte_
 	struct pkt_ctx c = {
 		.w = w, .s = s, .m = m, .frame = frame, .frame_len = len, .pkt = p,
 		.in_port = port, .vrule = -1, .dir = SL_DIR_NONE,
+		.cs = w->cand, .cvrule = -1,
 	};
 	int from_a, created;
 	struct sl_flow *f;
@@ -816,6 +987,8 @@ static int process_frame(struct sl_worker *w, struct sl_snapshot *s, struct rte_
 	f->bytes[c.dir] += len;
 	if (f->gen != s->gen)
 		flow_new_generation(&c);
+	if (c.cs != NULL || f->cgen != 0)
+		cand_sync(&c);
 	if (created)
 		new_flow_checks(&c);
 	switch (f->state) {
@@ -958,6 +1131,81 @@ void sl_worker_process(struct sl_worker *w, struct sl_snapshot *s,
 }
 
 
+/* ---- requests from main ---------------------------------------------------- */
+
+#define FLOWS_SCAN_MAX 200000  /* bound the time a `flows` request takes */
+
+static void describe_flow(const struct sl_worker *w, const struct sl_flow *f,
+			  struct sl_flow_info *fi)
+{
+	memset(fi, 0, sizeof(*fi));
+	fi->id = f->id;
+	fi->proto = f->key.proto;
+	fi->family = f->key.family;
+	fi->state = f->state;
+	fi->action = f->action;
+	fi->cstate = f->cstate;
+	fi->app = f->app.proto;
+	fi->rule_id = f->block_rule_id;
+	fi->crule_id = f->crule_id;
+	memcpy(fi->client, f->client_is_a ? f->key.a : f->key.b, 16);
+	memcpy(fi->server, f->client_is_a ? f->key.b : f->key.a, 16);
+	fi->client_port = f->client_is_a ? f->key.pa : f->key.pb;
+	fi->server_port = f->client_is_a ? f->key.pb : f->key.pa;
+	memcpy(fi->pkts, f->pkts, sizeof(fi->pkts));
+	memcpy(fi->bytes, f->bytes, sizeof(fi->bytes));
+	fi->first_ns = f->first_ns;
+	fi->idle_ms = (w->now_tsc - f->last_tsc) * 1000 / sl_dp.tsc_hz;
+}
+
+static void worker_exec(struct sl_worker *w, struct sl_snapshot *s, struct sl_wcmd *c)
+{
+	switch (c->op) {
+	case SL_WOP_FLUSH:
+		w->now_ns = sl_now_ns();
+		sl_worker_end_flows(w, s);
+		sl_worker_tx_flush(w);
+		break;
+	case SL_WOP_FLOWS: {
+		/* most recently active first */
+		uint32_t i = w->lru_tail, scanned = 0;
+
+		c->n = 0;
+		c->total = 0;
+		while (i != UINT32_MAX && scanned++ < FLOWS_SCAN_MAX) {
+			const struct sl_flow *f = &w->flows[i];
+
+			i = f->lru_prev;
+			if (c->blocked_only && f->state != SL_FLOW_BLOCKED)
+				continue;
+			c->total++;
+			if (c->n < c->limit)
+				describe_flow(w, f, &c->out[c->n++]);
+		}
+		break;
+	}
+	default:
+		break;
+	}
+	__atomic_store_n(&c->done, 1, __ATOMIC_RELEASE);
+}
+
+int sl_worker_call(struct sl_worker *w, struct sl_wcmd *c, unsigned timeout_ms)
+{
+	uint64_t deadline = rte_rdtsc() + (uint64_t)timeout_ms * sl_dp.tsc_hz / 1000;
+
+	c->done = 0;
+	if (rte_ring_sp_enqueue(w->cmd_ring, c) < 0)
+		return -ENOBUFS;
+	while (!__atomic_load_n(&c->done, __ATOMIC_ACQUIRE)) {
+		if (rte_rdtsc() > deadline)
+			return -ETIMEDOUT;  /* the worker still owns c: caller must not free it */
+		if (sl_events_drain(1024) == 0)
+			rte_delay_us_sleep(50);
+	}
+	return 0;
+}
+
 int sl_worker_main(void *arg)
 {
 	struct sl_worker *w = arg;
@@ -969,6 +1217,8 @@ int sl_worker_main(void *arg)
 	rte_rcu_qsbr_thread_online(sl_dp.qsbr, w->idx);
 	while (!__atomic_load_n(&sl_dp.stop, __ATOMIC_RELAXED)) {
 		struct sl_snapshot *s = __atomic_load_n(&sl_dp.snap, __ATOMIC_ACQUIRE);
+
+		w->cand = __atomic_load_n(&sl_dp.cand, __ATOMIC_ACQUIRE);
 		unsigned got = 0;
 		uint64_t t0 = rte_rdtsc();
 
@@ -977,7 +1227,18 @@ int sl_worker_main(void *arg)
 		w->now_s = (int64_t)(w->now_ns / 1000000000ull);
 		for (unsigned i = 0; i < cf->nports; i++) {
 			uint16_t port = cf->port[i];
-			uint16_t n = rte_eth_rx_burst(port, w->idx, pkts, SL_BURST);
+			uint16_t want = SL_BURST;
+			uint16_t n;
+
+			if (SL_UNLIKELY(sl_dp.offline)) {
+				/* a replayed capture: take exactly the packets asked for */
+				uint64_t left = sl_dp.offline_expect - w->st.rx_pkts;
+
+				want = (uint16_t)RTE_MIN(left, (uint64_t)SL_BURST);
+				if (want == 0)
+					continue;
+			}
+			n = rte_eth_rx_burst(port, w->idx, pkts, want);
 
 			if (n == 0)
 				continue;
@@ -991,11 +1252,11 @@ int sl_worker_main(void *arg)
 		}
 		expire_flows(w, s, 8);
 		rte_ip_frag_free_death_row(&w->death_row, 3);
-		if (SL_UNLIKELY(w->cmd_flush)) {
-			w->now_ns = sl_now_ns();
-			sl_worker_end_flows(w, s);
-			sl_worker_tx_flush(w);
-			__atomic_store_n(&w->cmd_flush, 0, __ATOMIC_RELEASE);
+		if (SL_UNLIKELY(rte_ring_count(w->cmd_ring) != 0)) {
+			void *req;
+
+			if (rte_ring_sc_dequeue(w->cmd_ring, &req) == 0)
+				worker_exec(w, s, req);
 		}
 		rte_rcu_qsbr_quiescent(sl_dp.qsbr, w->idx);
 		if (got == 0 && cf->idle_sleep_us)
