@@ -243,6 +243,7 @@ struct sl_worker {
 	struct rte_ip_frag_tbl *frag_tbl;
 	struct rte_ip_frag_death_row death_row;
 	struct sl_tx tx[SL_MAX_PORTS];
+	bool no_tx;                 /* benchmarks: free instead of transmitting */
 	struct sl_snapshot *cand;   /* sl_dp.cand as loaded for this burst */
 	uint64_t now_tsc;           /* at the start of the burst */
 	uint64_t now_ns;            /* CLOCK_REALTIME at the start of the burst */
@@ -380,8 +381,12 @@ void sl_events_free(void);
 unsigned sl_events_drain(unsigned max);
 int sl_events_admin(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* main.c */
+/* setup.c */
+int sl_workers_setup(void);         /* workers on the EAL worker lcores (or cfg list) */
+void sl_worker_free(struct sl_worker *w);
+int sl_port_init(uint16_t port);    /* one rx/tx queue pair per worker */
 int sl_load_policy(const char *path, struct sl_diag *diag);
+int sl_records_start(void);
 void sl_stats_sum(struct sl_lcore_stats *t);
 
 /* ctl_server.c: control socket on the main lcore */

@@ -474,6 +474,11 @@ static void tx_enqueue(struct sl_worker *w, uint16_t port, struct rte_mbuf *m)
 {
 	struct sl_tx *t = &w->tx[port];
 
+	if (SL_UNLIKELY(w->no_tx)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+
 	if (t->n == SL_TX_BURST) {
 		uint16_t sent = rte_eth_tx_burst(port, w->idx, t->m, t->n);
 
