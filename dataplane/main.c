@@ -514,6 +514,8 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (sl_telemetry_init() < 0)
+		fprintf(stderr, "sluice: warning: telemetry endpoints not registered\n");
 	if (sl_stream_alloc_init() < 0 || sl_workers_setup() < 0 ||
 	    sl_events_init(sl_dp.cfg.event_ring, (int)rte_socket_id()) < 0) {
 		fprintf(stderr, "sluice: setup failed (memory: raise -m / --mem)\n");

@@ -3,6 +3,7 @@
 #ifndef SLUICE_DATAPLANE_H
 #define SLUICE_DATAPLANE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -388,6 +389,10 @@ int sl_port_init(uint16_t port);    /* one rx/tx queue pair per worker */
 int sl_load_policy(const char *path, struct sl_diag *diag);
 int sl_records_start(void);
 void sl_stats_sum(struct sl_lcore_stats *t);
+
+/* telemetry.c: /sluice/... endpoints for dpdk-telemetry.py */
+int sl_telemetry_init(void);
+extern pthread_mutex_t sl_tel_lock;  /* held while a snapshot is freed */
 
 /* ctl_server.c: control socket on the main lcore */
 int sl_ctl_open(const char *path, const char *group);

@@ -277,6 +277,10 @@ void sl_snapshot_free(struct sl_snapshot *s)
 {
 	if (s == NULL)
 		return;
+	/* the telemetry thread may be reading it (it cannot once we hold the
+	 * lock: s is unpublished) */
+	pthread_mutex_lock(&sl_tel_lock);
+	pthread_mutex_unlock(&sl_tel_lock);
 	for (unsigned i = 0; i < SL_MAX_WORKERS; i++) {
 		sl_scratch_free(s->scratch[i]);
 		rte_free(s->ctr[i]);
