@@ -23,7 +23,7 @@ void sl_config_defaults(struct sl_config *c)
 	c->ooo_bytes_per_flow = 65536;
 	c->seg_chunks = 65536;
 	c->app_buffers = 256;
-	c->stream_slots = 65536;
+	c->stream_slots = 0;        /* 0: two per flow (see sl_config_finish) */
 	c->frag_flows = 4096;
 	c->frag_mbufs = 8192;
 	c->frag_timeout_ms = 2000;
@@ -37,6 +37,13 @@ void sl_config_defaults(struct sl_config *c)
 	c->overload = SL_FAIL_OPEN;
 	c->malformed_drop = false;
 	c->idle_sleep_us = 0;
+}
+
+/* Defaults that depend on other settings. */
+void sl_config_finish(struct sl_config *c)
+{
+	if (c->stream_slots == 0)
+		c->stream_slots = c->flows > (1u << 25) ? (1u << 26) : 2 * c->flows;
 }
 
 void sl_config_free(struct sl_config *c)

@@ -449,7 +449,6 @@ int main(int argc, char **argv)
 			o.pcap_dev_in = conv_pcap;
 		/* offline defaults: smaller tables, sleep when idle */
 		sl_dp.cfg.flows = 65536;
-		sl_dp.cfg.stream_slots = 16384;
 		sl_dp.cfg.idle_sleep_us = 20;
 		if (o.loop > 1)
 			sl_dp.cfg.mbufs = RTE_MAX(sl_dp.cfg.mbufs, (uint32_t)npkts * 2 + 8192);
@@ -507,6 +506,7 @@ int main(int argc, char **argv)
 			goto out_eal;
 		}
 	}
+	sl_config_finish(&sl_dp.cfg);
 	sl_dp.tsc_hz = rte_get_tsc_hz();
 	sl_dp.start_ns = sl_now_ns();
 	sl_dp.run_nonce = rte_rand() & 0xffff;

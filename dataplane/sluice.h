@@ -63,7 +63,7 @@ struct sl_config {
 	uint32_t ooo_bytes_per_flow;
 	uint32_t seg_chunks;        /* out-of-order chunks per worker */
 	uint32_t app_buffers;       /* field accumulation buffers per worker */
-	uint32_t stream_slots;      /* payload stream states per worker */
+	uint32_t stream_slots;      /* payload stream states per worker and size class (0: 2 x flows) */
 	uint32_t frag_flows;        /* reassembly table entries per worker */
 	uint32_t frag_mbufs;        /* mbufs for fragment copies per worker */
 	uint32_t frag_timeout_ms;
@@ -86,6 +86,7 @@ void sl_config_defaults(struct sl_config *c);
 /* Parse a dataplane config file over the defaults; errors as FILE:LINE on
  * stderr. 0 or -EINVAL. */
 int sl_config_load(struct sl_config *c, const char *path);
+void sl_config_finish(struct sl_config *c);
 void sl_config_free(struct sl_config *c);
 
 /* ---- snapshot (snapshot.c) ------------------------------------------ */
