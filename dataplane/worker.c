@@ -110,7 +110,7 @@ static int emit_event(struct pkt_ctx *c, const struct sl_rule *r, uint8_t field,
 		memcpy(ev->value, value, ev->value_len);
 	ev->pkt_len = 0;
 	ev->pkt_orig_len = c->frame_len;
-	if (sl_dp.cfg.capture) {
+	if (sl_dp.cfg.capture && c->frame != NULL) {  /* no frame: a match at flow end */
 		ev->pkt_len = RTE_MIN(c->frame_len, (uint32_t)SL_EVENT_PKT_MAX);
 		memcpy(ev->pkt, c->frame, ev->pkt_len);
 	}
