@@ -1016,21 +1016,42 @@ static int process_frame(struct sl_worker *w, struct sl_snapshot *s, struct rte_
 	return process_tcp(&c);
 }
 
+/* Did rte_ip_frag give the mbuf up (no table room, or a datagram it cannot
+ * reassemble: overlaps, more than RTE_LIBRTE_IP_FRAG_MAX_FRAG fragments)?
+ * It puts such mbufs on the death row. */
+static bool frag_given_up(const struct sl_worker *w, uint32_t row_before,
+			  const struct rte_mbuf *cp)
+{
+	for (uint32_t i = row_before; i < w->death_row.cnt; i++)
+		if (w->death_row.row[i] == cp)
+			return true;
+	return false;
+}
+
 /* IP fragments: a copy goes to rte_ip_frag; the original is forwarded as it
- * came unless the datagram it completes is to be dropped. */
+ * came unless the datagram it completes is to be dropped. A fragment the
+ * reassembly cannot take (mbufs or table exhausted, a datagram it gives up)
+ * is an overload: forwarded uninspected (fail-open) or dropped. */
 static int process_fragment(struct sl_worker *w, struct sl_snapshot *s, struct rte_mbuf *m,
 			    const struct sl_pkt *p, uint16_t port)
 {
 	struct rte_mbuf *cp, *mo;
 	struct sl_pkt rp;
-	uint32_t n;
+	uint32_t n, row;
 	int rc;
 
 	w->st.frags++;
-	cp = rte_pktmbuf_copy(m, w->frag_pool, 0, UINT32_MAX);
+	/* rte_ip_frag never checks the death row's room: one call adds at
+	 * most a stale entry's fragments and this one */
+	if (w->death_row.cnt + RTE_LIBRTE_IP_FRAG_MAX_FRAG + 1 > RTE_IP_FRAG_DEATH_ROW_MBUF_LEN)
+		rte_ip_frag_free_death_row(&w->death_row, 0);
+	/* the copy ends with the datagram: frame padding is not data (the
+	 * receiver ignores it; reassembled in, it would hide what it splits) */
+	cp = rte_pktmbuf_copy(m, w->frag_pool, 0, p->ip_end);
 	if (cp == NULL)
 		goto overload;
 	cp->l2_len = p->l3_off;
+	row = w->death_row.cnt;
 	if (p->ipver == 4) {
 		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(cp, struct rte_ipv4_hdr *,
 								   p->l3_off);
@@ -1054,8 +1075,11 @@ static int process_fragment(struct sl_worker *w, struct sl_snapshot *s, struct r
 		mo = rte_ipv6_frag_reassemble_packet(w->frag_tbl, &w->death_row, cp,
 						     w->now_tsc, ip, fh);
 	}
-	if (mo == NULL)
-		return V_FORWARD;  /* held for reassembly, or dropped by the table */
+	if (mo == NULL) {
+		if (frag_given_up(w, row, cp))
+			goto overload;
+		return V_FORWARD;  /* held for reassembly */
+	}
 	w->st.frag_reassembled++;
 	n = rte_pktmbuf_pkt_len(mo);
 	if (n > sizeof(w->linbuf)) {
@@ -1071,6 +1095,14 @@ static int process_fragment(struct sl_worker *w, struct sl_snapshot *s, struct r
 	}
 	rte_pktmbuf_free(mo);
 	rc = sl_decode(w->linbuf, n, &rp);
+	if (rc != SL_DEC_OK && rc != SL_DEC_NOT_IP) {
+		/* the datagram is malformed, not the fragment */
+		w->st.decode_err[rc]++;
+		if (sl_dp.cfg.malformed_drop) {
+			w->st.drop_malformed++;
+			return V_DROP;
+		}
+	}
 	if (rc != SL_DEC_OK || rp.is_frag)
 		return V_FORWARD;
 	return process_frame(w, s, m, w->linbuf, n, &rp, port);

@@ -12,7 +12,9 @@
  *   op & 3 == 2  control: len % 4 = policy A, policy B (a reload: new
  *                generation), shadow candidate A or B (len / 4), shadow
  *                off (no bytes follow)
- *   op & 3 == 3  end the burst and advance the clock by len ms (no bytes)
+ *   op & 3 == 3  end the burst, free the fragment death row (as a worker
+ *                does after polling all its ports) and advance the clock
+ *                by len ms (no bytes)
  *   op & 0x80    end the burst after this frame (else every 32 frames)
  * Header byte 0: bit 0 fail-closed, bit 1 evict idle flows at once, bit 2
  * 300 out-of-order bytes per flow, bit 3 inspection depth 2048, bit 4
@@ -125,7 +127,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	c->app_buffers = 2;
 	c->stream_slots = 8;
 	c->frag_flows = 4;
-	c->frag_mbufs = 64;
+	c->frag_mbufs = 512;
 	c->mbufs = 1024;
 	c->event_ring = 16;
 	c->nports = 1;
@@ -176,7 +178,6 @@ static void run_burst(struct rte_mbuf **pkts, unsigned *k)
 	w->cand = sl_dp.cand;
 	sl_worker_process(w, sl_dp.snap, pkts, (uint16_t)*k, 0);
 	sl_worker_tx_flush(w);
-	rte_ip_frag_free_death_row(&w->death_row, 0);
 	sl_events_drain(UINT32_MAX);
 	*k = 0;
 }
@@ -314,7 +315,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 			}
 			break;
 		default:
+			/* the worker frees the fragment death row once per poll
+			 * of all its ports; here only on this op */
 			run_burst(pkts, &k);
+			rte_ip_frag_free_death_row(&w->death_row, 0);
 			tick(len);
 			break;
 		}
