@@ -170,6 +170,7 @@ struct sl_flow {
 	uint8_t closing;            /* FIN/RST seen: short timeout */
 	uint8_t depth_done;         /* bit per direction: depth reached */
 	uint8_t nrec;
+	uint8_t ovl_blocked;        /* blocked by fail-closed overload, not by a rule */
 	uint8_t dns_blocked;        /* a DNS query of this flow was stopped ... */
 	uint16_t dns_blocked_id;    /* ... with this id: its answers are dropped too */
 	uint32_t recorded[SL_FLOW_RECORDED]; /* rule ids recorded on this flow */

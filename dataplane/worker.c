@@ -45,16 +45,43 @@ struct pkt_ctx {
 
 /* ---- counters and events ---------------------------------------------- */
 
-static bool recorded_before(struct sl_flow *f, uint32_t id)
+static bool recorded_before(const struct sl_flow *f, uint32_t id)
 {
 	if (f == NULL)
 		return false;
 	for (unsigned i = 0; i < f->nrec; i++)
 		if (f->recorded[i] == id)
 			return true;
-	if (f->nrec < SL_FLOW_RECORDED)
-		f->recorded[f->nrec++] = id;
 	return false;
+}
+
+/* Only once its event is queued: a lost record is tried again. */
+static void mark_recorded(struct sl_flow *f, uint32_t id)
+{
+	if (f != NULL && f->nrec < SL_FLOW_RECORDED)
+		f->recorded[f->nrec++] = id;
+}
+
+/* Overload got in the way of this packet's inspection or of its record (no
+ * buffer, no stream state, stream bytes skipped, an event lost); the
+ * caller counts the cause. Fail-open: the packet goes on uninspected.
+ * Fail-closed: it is dropped, and so is the rest of a TCP flow, whose
+ * inspection can no longer be complete (the bytes it could not inspect
+ * would come back as retransmissions the reassembly takes for old). */
+static void overload_hit(struct pkt_ctx *c)
+{
+	struct sl_flow *f = c->f;
+
+	if (sl_dp.cfg.overload != SL_FAIL_CLOSED)
+		return;
+	c->overload_drop = true;
+	if (f != NULL && f->key.proto == SL_PROTO_TCP && f->state == SL_FLOW_INSPECT) {
+		f->state = SL_FLOW_BLOCKED;
+		f->action = SL_ACT_DROP;
+		f->block_rule_id = 0;
+		f->ovl_blocked = 1;
+		f->closing = 1;
+	}
 }
 
 static void fill_flow(struct pkt_ctx *c, struct sl_event *ev)
@@ -165,9 +192,10 @@ static void handle_hits(struct pkt_ctx *c, const struct sl_hitset *hs,
 			val = (const uint8_t *)value + b;
 			len = (uint32_t)(RTE_MIN(end + 32, (uint64_t)chunk_len) - b);
 		}
-		if (emit_event(c, r, h->field, val, len) < 0 &&
-		    sl_dp.cfg.overload == SL_FAIL_CLOSED)
-			c->overload_drop = true;
+		if (emit_event(c, r, h->field, val, len) == 0)
+			mark_recorded(c->f, r->id);
+		else if (r->mode == SL_MODE_ENFORCE)
+			overload_hit(c);  /* shadow rules never change traffic */
 	}
 	if (v.rule < 0)
 		return;
@@ -422,9 +450,8 @@ static void scan_payload(struct pkt_ctx *c, const uint8_t *data, uint32_t len,
 	if (off + len > depth)
 		len = (uint32_t)(depth - off);
 	content_origin(c, &org);
-	if (scan_stream(c->s, w, &f->ps[d], data, len, &hs) < 0 &&
-	    sl_dp.cfg.overload == SL_FAIL_CLOSED)
-		c->overload_drop = true;
+	if (scan_stream(c->s, w, &f->ps[d], data, len, &hs) < 0)
+		overload_hit(c);
 	if (hs.n)
 		handle_hits(c, &hs, &org, data, len, off, len);
 	if (cand_open(c) && scan_stream(c->cs, w, &f->cps[d], data, len, &hs) == 0)
@@ -457,8 +484,7 @@ static int on_stream(void *ctx, const uint8_t *data, uint32_t len, uint64_t off,
 
 		if (rc == -ENOBUFS) {
 			c->w->st.overload_app++;
-			if (sl_dp.cfg.overload == SL_FAIL_CLOSED)
-				c->overload_drop = true;
+			overload_hit(c);
 		}
 		if (verdict_final(c) || c->verdict == SL_ACT_ALLOW)
 			return 1;
@@ -627,6 +653,7 @@ static int apply_verdict(struct pkt_ctx *c)
 	if (act == SL_ACT_ALLOW) {
 		if (f != NULL) {
 			f->state = SL_FLOW_PASS;
+			f->ovl_blocked = 0;
 			f->action = act;
 			f->block_rule_id = sl_policy_rule(c->s->policy, (uint32_t)c->vrule)->id;
 		}
@@ -653,6 +680,7 @@ static int apply_verdict(struct pkt_ctx *c)
 	}
 	if (f != NULL) {
 		f->state = SL_FLOW_BLOCKED;
+		f->ovl_blocked = 0;
 		f->action = act;
 		f->block_rule_id = sl_policy_rule(c->s->policy, (uint32_t)c->vrule)->id;
 		f->closing = 1;
@@ -936,8 +964,7 @@ static int process_tcp(struct pkt_ctx *c)
 					 on_stream, c);
 		if (rc == -ENOBUFS) {
 			w->st.overload_ooo++;
-			if (sl_dp.cfg.overload == SL_FAIL_CLOSED)
-				c->overload_drop = true;
+			overload_hit(c);
 		}
 	}
 	if ((p->tcp_flags & SL_TCP_ACK) && f->state == SL_FLOW_INSPECT && !verdict_final(c)) {
@@ -999,7 +1026,10 @@ static int process_frame(struct sl_worker *w, struct sl_snapshot *s, struct rte_
 	switch (f->state) {
 	case SL_FLOW_BLOCKED:
 		if (!created) {
-			w->st.drop_policy++;
+			if (f->ovl_blocked)
+				w->st.drop_overload++;
+			else
+				w->st.drop_policy++;
 			return V_DROP;
 		}
 		return apply_verdict(&c);
