@@ -1,0 +1,276 @@
+/* Figure 1, the matcher: the same packets (pre-filled mbufs) go through
+ *  - raw Hyperscan: hs_scan_stream per flow direction with the policy's
+ *    stream database for TCP payload and hs_scan with its block database
+ *    for UDP payload, in wire order, streams opened on first use and
+ *    closed at the end of the pass (the limit), and
+ *  - sluice's inspection path without I/O: sl_worker_process on bursts of
+ *    32 (decode, flows, reassembly, field extraction, domain/URL/IP
+ *    lookups, payload scan, verdicts), on the main lcore as worker 0.
+ * Passes alternate (raw, sluice, raw, ...) after one warm-up pass of each;
+ * between passes every flow is ended (untimed), so each pass meets the
+ * traffic as new. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_per_lcore.h>
+
+#include "../policy/internal.h"
+#include "bench.h"
+#include "setup.h"
+#include "sluice.h"
+
+struct raw {
+	const struct sl_policy *p;
+	hs_scratch_t *scratch;
+	hs_stream_t **st;         /* [flow * 2 + dir] */
+	uint32_t nst;
+	uint64_t matches;
+};
+
+static int on_raw_match(unsigned int id, unsigned long long from, unsigned long long to,
+			unsigned int flags, void *ctx)
+{
+	uint64_t *n = ctx;
+
+	(void)id;
+	(void)from;
+	(void)to;
+	(void)flags;
+	(*n)++;
+	return 0;
+}
+
+/* One pass of raw Hyperscan over the payloads. */
+static int raw_pass(struct raw *r, const struct bt_traffic *t, const struct bt_mbufs *mb)
+{
+	const struct sl_policy *p = r->p;
+
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct bt_pkt *k = &t->pkt[i];
+		const char *pl;
+
+		if (k->pl_len == 0)
+			continue;
+		pl = rte_pktmbuf_mtod_offset(mb->m[i], const char *, k->pl_off);
+		if (k->proto == 6 && p->hs_pstream) {
+			hs_stream_t **s = &r->st[(size_t)k->flow * 2 + k->dir];
+
+			if (*s == NULL && hs_open_stream(p->hs_pstream, 0, s) != HS_SUCCESS)
+				return -ENOMEM;
+			if (hs_scan_stream(*s, pl, k->pl_len, 0, r->scratch, on_raw_match,
+					   &r->matches) != HS_SUCCESS)
+				return -EINVAL;
+		} else if (k->proto == 17 && p->hs_pblock) {
+			if (hs_scan(p->hs_pblock, pl, k->pl_len, 0, r->scratch, on_raw_match,
+				    &r->matches) != HS_SUCCESS)
+				return -EINVAL;
+		}
+	}
+	for (uint32_t i = 0; i < r->nst; i++) {
+		if (r->st[i]) {
+			hs_close_stream(r->st[i], NULL, NULL, NULL);
+			r->st[i] = NULL;
+		}
+	}
+	return 0;
+}
+
+static double thread_cpu_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* One pass of the inspection path over every frame. */
+static void sluice_pass(struct sl_worker *w, struct sl_snapshot *s, const struct bt_mbufs *mb)
+{
+	for (uint32_t i = 0; i < mb->n; i += SL_BURST) {
+		uint16_t n = (uint16_t)RTE_MIN((uint32_t)SL_BURST, mb->n - i);
+
+		/* what sl_worker_main does per poll */
+		w->now_tsc = rte_rdtsc();
+		w->now_ns = sl_now_ns();
+		w->now_s = (int64_t)(w->now_ns / 1000000000ull);
+		sl_worker_process(w, s, &mb->m[i], n, 0);
+	}
+}
+
+/* Between passes: every flow ends (untimed), so each pass meets the
+ * traffic as new, as the raw side does (streams opened on first use); a
+ * capture's mid-stream flows would otherwise be retransmissions. */
+static void end_flows(struct sl_worker *w, struct sl_snapshot *s)
+{
+	w->now_ns = sl_now_ns();
+	sl_worker_end_flows(w, s);
+	bt_events_drain();
+}
+
+/* The owner keeps one reference on every mbuf: the path's free or forward
+ * (freed: no_tx) only drops the second. */
+static void hold(const struct bt_mbufs *mb)
+{
+	for (uint32_t i = 0; i < mb->n; i++)
+		rte_mbuf_refcnt_set(mb->m[i], 2);
+}
+
+int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
+{
+	struct bt_traffic t;
+	struct bt_mbufs mb;
+	struct raw r = { 0 };
+	char lcores[256];
+	double *rs, *ss, *ratio, *rc_s, *sc_s;
+	struct bt_stat st;
+	struct sl_worker *w;
+	struct sl_snapshot *s;
+	unsigned reps = o->reps ? o->reps : 5;
+	uint64_t hz, hits0;
+	double prof_until;
+	int rc;
+
+	rc = bt_traffic_for(o, &t);
+	if (rc < 0)
+		return rc;
+	bt_lcores(o->cpus ? o->cpus : "1,0", 1, lcores, sizeof(lcores));
+	bt_stream_factor = 4;   /* raw streams come from the same pool */
+	rc = bt_dp_start(o, t.nflows, 1, lcores, bt_dp_mem_mb(&t, t.nflows, 1) + 256, -1);
+	if (rc < 0)
+		return rc;
+	rc = bt_mbufs_fill(&t, "m", &mb);
+	if (rc < 0)
+		return rc;
+	hz = rte_get_tsc_hz();
+	w = sl_dp.w[0];
+	w->no_tx = true;
+	sl_dp.cfg.nports = 1;
+	sl_dp.cfg.port[0] = 0;
+	sl_dp.cfg.peer[0] = 0;
+	RTE_PER_LCORE(sl_worker_idx) = w->idx;
+	s = sl_dp.snap;
+	r.p = s->policy;
+	r.nst = t.nflows * 2;
+	r.st = calloc(r.nst ? r.nst : 1, sizeof(*r.st));
+	if (r.st == NULL)
+		return -ENOMEM;
+	if (r.p->hs_pstream && hs_alloc_scratch(r.p->hs_pstream, &r.scratch) != HS_SUCCESS)
+		return -ENOMEM;
+	if (r.p->hs_pblock && hs_alloc_scratch(r.p->hs_pblock, &r.scratch) != HS_SUCCESS)
+		return -ENOMEM;
+
+	/* profiling aid: loop one side only, for perf/callgrind */
+	if (o->secs > 0 && o->io_only) {
+		prof_until = bt_now() + o->secs;
+		while (bt_now() < prof_until)
+			if (raw_pass(&r, &t, &mb) < 0)
+				return -EINVAL;
+		return 0;
+	}
+	if (o->secs > 0) {
+		prof_until = bt_now() + o->secs;
+		while (bt_now() < prof_until) {
+			hold(&mb);
+			sluice_pass(w, s, &mb);
+			end_flows(w, s);
+		}
+		return 0;
+	}
+
+	rc_s = calloc(reps, sizeof(double));
+	sc_s = calloc(reps, sizeof(double));
+	if (rc_s == NULL || sc_s == NULL)
+		return -ENOMEM;
+	rs = calloc(reps, sizeof(double));
+	ss = calloc(reps, sizeof(double));
+	ratio = calloc(reps, sizeof(double));
+	if (rs == NULL || ss == NULL || ratio == NULL)
+		return -ENOMEM;
+	/* warm-up: creates the flows, opens the pools' pages */
+	if (raw_pass(&r, &t, &mb) < 0)
+		return -EINVAL;
+	hold(&mb);
+	sluice_pass(w, s, &mb);
+	end_flows(w, s);
+	hits0 = r.matches;
+	{
+		struct sl_lcore_stats z;
+
+		sl_stats_sum(&z);
+		(void)z;
+	}
+	memset(&w->st, 0, sizeof(w->st));
+	for (unsigned k = 0; k < reps; k++) {
+		uint64_t a, b;
+		double c0;
+
+		hold(&mb);   /* same cache state for both sides */
+		c0 = thread_cpu_s();
+		a = rte_rdtsc();
+		if (raw_pass(&r, &t, &mb) < 0)
+			return -EINVAL;
+		b = rte_rdtsc();
+		rs[k] = (double)(b - a) / (double)hz;
+		rc_s[k] = thread_cpu_s() - c0;
+		hold(&mb);
+		c0 = thread_cpu_s();
+		a = rte_rdtsc();
+		sluice_pass(w, s, &mb);
+		b = rte_rdtsc();
+		ss[k] = (double)(b - a) / (double)hz;
+		sc_s[k] = thread_cpu_s() - c0;
+		end_flows(w, s);
+		ratio[k] = rs[k] / ss[k];
+	}
+	bt_add_traffic_json(res, &t);
+	json_object_object_add(res, "passes", json_object_new_int((int)reps));
+	bt_stat_of(rs, reps, &st);
+	json_object_object_add(res, "raw_s", bt_stat_json(&st));
+	json_object_object_add(res, "raw_gbps",
+			       json_object_new_double((double)t.payload_bytes * 8 / st.med / 1e9));
+	json_object_object_add(res, "raw_cycles_per_pkt",
+			       json_object_new_double(st.med * (double)hz / t.n));
+	bt_stat_of(ss, reps, &st);
+	json_object_object_add(res, "sluice_s", bt_stat_json(&st));
+	json_object_object_add(res, "sluice_gbps",
+			       json_object_new_double((double)t.payload_bytes * 8 / st.med / 1e9));
+	json_object_object_add(res, "sluice_mpps",
+			       json_object_new_double((double)t.n / st.med / 1e6));
+	json_object_object_add(res, "sluice_cycles_per_pkt",
+			       json_object_new_double(st.med * (double)hz / t.n));
+	bt_stat_of(ratio, reps, &st);
+	json_object_object_add(res, "ratio", bt_stat_json(&st));
+	/* the same on thread cpu time: what preemption by other tasks does
+	 * not inflate (cache sharing still does) */
+	for (unsigned k = 0; k < reps; k++)
+		ratio[k] = rc_s[k] / sc_s[k];
+	bt_stat_of(ratio, reps, &st);
+	json_object_object_add(res, "ratio_cpu_time", bt_stat_json(&st));
+	bt_stat_of(sc_s, reps, &st);
+	json_object_object_add(res, "sluice_cpu_cycles_per_pkt",
+			       json_object_new_double(st.med * (double)hz / t.n));
+	bt_stat_of(rc_s, reps, &st);
+	json_object_object_add(res, "raw_cpu_cycles_per_pkt",
+			       json_object_new_double(st.med * (double)hz / t.n));
+	json_object_object_add(res, "raw_matches_per_pass",
+			       json_object_new_int64((int64_t)((r.matches - hits0) / reps)));
+	json_object_object_add(res, "counters", bt_dp_counters());
+	json_object_object_add(res, "overloads", json_object_new_int64((int64_t)bt_dp_overloads()));
+	json_object_object_add(res, "tsc_hz", json_object_new_int64((int64_t)hz));
+	free(rs);
+	free(ss);
+	free(rc_s);
+	free(sc_s);
+	free(ratio);
+	free(r.st);
+	hs_free_scratch(r.scratch);
+	bt_mbufs_free(&mb);
+	bt_dp_stop();
+	bt_traffic_free(&t);
+	return 0;
+}

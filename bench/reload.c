@@ -1,0 +1,229 @@
+/* Figure 4, reload under load: the ring rig with the traffic source on its
+ * own lcore, paced at a share of the capacity measured first, and a policy
+ * reload every second done the way the control socket does it (compile on
+ * a control thread, snapshot build and RCU swap on the main lcore,
+ * alternating two revisions). Packets lost = what the rx rings could not
+ * take (a worker that stalls) + tx failures + overload drops, compared
+ * with the same run without reloads. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+
+#include "bench.h"
+#include "dp.h"
+#include "setup.h"
+#include "sluice.h"
+
+struct source {
+	struct bt_rig *g;
+	int run;      /* 1: keep going; 0: stop */
+	int paced;
+};
+
+static int source_main(void *arg)
+{
+	struct source *s = arg;
+
+	while (__atomic_load_n(&s->run, __ATOMIC_ACQUIRE))
+		bt_rig_poll(s->g, bt_now(), __atomic_load_n(&s->paced, __ATOMIC_RELAXED) != 0);
+	return 0;
+}
+
+struct compile_job {
+	const char *path;
+	struct sl_policy *p;
+	struct sl_diag diag;
+	double secs;
+	int rc;
+	int done;
+};
+
+static void *compile_main(void *arg)
+{
+	struct compile_job *j = arg;
+	double t0 = bt_now();
+
+	j->rc = sl_policy_open(j->path, NULL, &j->p, &j->diag);
+	j->secs = bt_now() - t0;
+	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+struct phase {
+	uint64_t offered, ring_full, skipped, preempted;
+	struct sl_lcore_stats st;
+};
+
+static void phase_mark(const struct bt_rig *g, struct phase *p)
+{
+	p->offered = __atomic_load_n(&g->offered, __ATOMIC_RELAXED);
+	p->ring_full = __atomic_load_n(&g->ring_full, __ATOMIC_RELAXED);
+	p->skipped = __atomic_load_n(&g->pace_skipped, __ATOMIC_RELAXED);
+	p->preempted = bt_workers_preempted();
+	sl_stats_sum(&p->st);
+}
+
+/* Run the main lcore's duties for secs seconds: events, and reloads every
+ * second when paths are given. */
+static int main_duties(double secs, const char *const paths[2], json_object *reloads)
+{
+	double end = bt_now() + secs, next = bt_now() + 1.0;
+	unsigned k = 0;
+	struct compile_job *job = NULL;
+	pthread_t th;
+
+	while (bt_now() < end || job != NULL) {
+		if (sl_events_drain(1024) == 0)
+			usleep(200);
+		if (paths && job == NULL && bt_now() >= next && bt_now() < end) {
+			job = calloc(1, sizeof(*job));
+			if (job == NULL)
+				return -ENOMEM;
+			job->path = paths[k % 2];
+			sl_diag_init(&job->diag);
+			if (pthread_create(&th, NULL, compile_main, job) != 0)
+				return -EAGAIN;
+			next += 1.0;
+		}
+		if (job != NULL && __atomic_load_n(&job->done, __ATOMIC_ACQUIRE)) {
+			struct sl_snapshot *s = NULL;
+			double t0, t1, t2;
+			json_object *o;
+
+			pthread_join(th, NULL);
+			if (job->rc < 0) {
+				sl_diag_print(&job->diag, stderr);
+				return job->rc;
+			}
+			t0 = bt_now();
+			if (sl_snapshot_build(job->p, job->path, NULL, &s) < 0)
+				return -ENOMEM;
+			s->compile_s = job->secs;
+			t1 = bt_now();
+			sl_snapshot_publish(s);
+			t2 = bt_now();
+			o = json_object_new_object();
+			json_object_object_add(o, "compile_s", json_object_new_double(job->secs));
+			json_object_object_add(o, "build_s", json_object_new_double(t1 - t0));
+			json_object_object_add(o, "swap_s", json_object_new_double(t2 - t1));
+			json_object_array_add(reloads, o);
+			sl_policy_unref(job->p);
+			sl_diag_free(&job->diag);
+			free(job);
+			job = NULL;
+			k++;
+		}
+	}
+	return 0;
+}
+
+static json_object *phase_json(const struct phase *a, const struct phase *b, double secs)
+{
+	json_object *o = json_object_new_object();
+	uint64_t lost = (b->ring_full - a->ring_full) + (b->st.tx_fail - a->st.tx_fail) +
+			(b->st.drop_overload - a->st.drop_overload);
+
+	json_object_object_add(o, "seconds", json_object_new_double(secs));
+	json_object_object_add(o, "offered", json_object_new_int64((int64_t)(b->offered - a->offered)));
+	json_object_object_add(o, "offered_mpps",
+			       json_object_new_double((double)(b->offered - a->offered) / secs / 1e6));
+	json_object_object_add(o, "rx", json_object_new_int64((int64_t)(b->st.rx_pkts - a->st.rx_pkts)));
+	json_object_object_add(o, "rx_ring_full",
+			       json_object_new_int64((int64_t)(b->ring_full - a->ring_full)));
+	json_object_object_add(o, "tx_fail",
+			       json_object_new_int64((int64_t)(b->st.tx_fail - a->st.tx_fail)));
+	json_object_object_add(o, "drop_overload",
+			       json_object_new_int64((int64_t)(b->st.drop_overload - a->st.drop_overload)));
+	json_object_object_add(o, "drop_policy",
+			       json_object_new_int64((int64_t)(b->st.drop_policy - a->st.drop_policy)));
+	json_object_object_add(o, "source_lag",
+			       json_object_new_int64((int64_t)(b->skipped - a->skipped)));
+	json_object_object_add(o, "lost", json_object_new_int64((int64_t)lost));
+	json_object_object_add(o, "worker_preempted",
+			       json_object_new_int64((int64_t)(b->preempted - a->preempted)));
+	return o;
+}
+
+int bt_child_reload(const struct bt_child_opts *o, json_object *res)
+{
+	double secs = o->secs > 0 ? o->secs : 5.0;
+	double load = o->load_pct > 0 ? o->load_pct : 50.0;
+	const char *paths[2] = { o->policy, o->policy2 ? o->policy2 : o->policy };
+	struct source src = { 0 };
+	struct bt_traffic t;
+	struct bt_rig g;
+	struct phase a, b, c;
+	char lcores[256], cpus[64];
+	unsigned mcpu = 0, wcpu = 1;
+	json_object *reloads = json_object_new_array();
+	double cap;
+	int rc;
+
+	rc = bt_traffic_for(o, &t);
+	if (rc < 0)
+		return rc;
+	/* main and source share the first cpu, the worker has the second */
+	if (o->cpus)
+		sscanf(o->cpus, "%u,%u", &mcpu, &wcpu);
+	snprintf(cpus, sizeof(cpus), "%u,%u", mcpu, mcpu);
+	bt_lcores(cpus, 1, lcores, sizeof(lcores));
+	snprintf(lcores + strlen(lcores), sizeof(lcores) - strlen(lcores), ",2@%u", wcpu);
+	rc = bt_dp_start(o, t.nflows, 1, lcores, bt_dp_mem_mb(&t, t.nflows, 1), 2);
+	if (rc < 0)
+		return rc;
+	rc = bt_rig_setup(&g, &t, 1, false, true);
+	if (rc < 0)
+		return rc;
+	src.g = &g;
+	src.run = 1;
+	bt_workers_launch(false);
+	rte_eal_remote_launch(source_main, &src, 1);
+	/* capacity, as fast as the worker goes: median of 3 windows */
+	usleep(300000);
+	{
+		double w[3];
+		struct bt_stat cs;
+
+		for (int i = 0; i < 3 && rc == 0; i++) {
+			phase_mark(&g, &a);
+			rc = main_duties(0.5, NULL, NULL);
+			phase_mark(&g, &b);
+			w[i] = (double)(b.st.rx_pkts - a.st.rx_pkts) / 0.5;
+		}
+		bt_stat_of(w, 3, &cs);
+		cap = cs.med;
+	}
+	/* paced: load% of capacity, without then with reloads */
+	g.rate_pps = cap * load / 100.0;
+	g.pace_t0 = 0;
+	__atomic_store_n(&src.paced, 1, __ATOMIC_RELEASE);
+	usleep(200000);
+	phase_mark(&g, &a);
+	if (rc == 0)
+		rc = main_duties(secs, NULL, NULL);
+	phase_mark(&g, &b);
+	if (rc == 0)
+		rc = main_duties(secs, paths, reloads);
+	phase_mark(&g, &c);
+	__atomic_store_n(&src.run, 0, __ATOMIC_RELEASE);
+	rte_eal_wait_lcore(1);
+	usleep(100000);
+	bt_workers_stop();
+	if (rc < 0)
+		return rc;
+	bt_add_traffic_json(res, &t);
+	json_object_object_add(res, "capacity_mpps", json_object_new_double(cap / 1e6));
+	json_object_object_add(res, "load_pct", json_object_new_double(load));
+	json_object_object_add(res, "baseline", phase_json(&a, &b, secs));
+	json_object_object_add(res, "reloading", phase_json(&b, &c, secs));
+	json_object_object_add(res, "reloads", reloads);
+	json_object_object_add(res, "counters", bt_dp_counters());
+	bt_rig_free(&g);
+	bt_traffic_free(&t);
+	return 0;
+}
