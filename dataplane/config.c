@@ -30,6 +30,7 @@ void sl_config_defaults(struct sl_config *c)
 	c->mbufs = 16383;
 	c->rx_desc = 1024;
 	c->tx_desc = 1024;
+	c->rx_backlog = UINT32_MAX;
 	c->event_ring = 8192;
 	c->segment_bytes = 64ull << 20;
 	c->segment_seconds = 3600;
@@ -171,9 +172,10 @@ static void parse_ports(struct cfg_ctx *x, struct sl_config *c, const config_set
 		}
 		a = config_setting_get_int_elem(e, 0);
 		b = m == 2 ? config_setting_get_int_elem(e, 1) : a;
-		if (a < 0 || b < 0 || a >= RTE_MAX_ETHPORTS || b >= RTE_MAX_ETHPORTS ||
+		if (a < 0 || b < 0 || a >= SL_MAX_PORTS || b >= SL_MAX_PORTS ||
 		    c->nports + (a == b ? 1 : 2) > SL_MAX_PORTS) {
-			cerr(x, e, "ports: bad port id or more than %d ports", SL_MAX_PORTS);
+			cerr(x, e, "ports: port ids are 0 to %d, at most %d ports",
+			     SL_MAX_PORTS - 1, SL_MAX_PORTS);
 			continue;
 		}
 		c->port[c->nports] = (uint16_t)a;
@@ -278,6 +280,8 @@ static void parse_group(struct cfg_ctx *x, struct sl_config *c, const config_set
 				get_u32(x, s, 1, 1u << 24, &c->frag_flows);
 			else if (strcmp(k, "fragment_mbufs") == 0)
 				get_u32(x, s, 64, 1u << 24, &c->frag_mbufs);
+			else if (strcmp(k, "rx_backlog") == 0)
+				get_u32(x, s, 0, 16384, &c->rx_backlog);
 			else if (strcmp(k, "mbufs") == 0)
 				get_u32(x, s, 1024, 1u << 26, &c->mbufs);
 			else if (strcmp(k, "rx_desc") == 0 || strcmp(k, "tx_desc") == 0) {

@@ -327,6 +327,7 @@ static json_object *lcore_stats_json(const struct sl_lcore_stats *t, uint32_t fl
 	json_object_object_add(ov, "field_buffers", ju64(t->overload_app));
 	json_object_object_add(ov, "stream_states", ju64(t->overload_stream));
 	json_object_object_add(ov, "events", ju64(t->overload_events));
+	json_object_object_add(ov, "rx_backlog", ju64(t->overload_rx));
 	json_object_object_add(o, "overload", ov);
 	for (int a = SL_ACT_LOG; a < SL_ACT__COUNT; a++) {
 		json_object_object_add(act, sl_action_name(a), ju64(t->act[a]));

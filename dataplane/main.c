@@ -304,10 +304,20 @@ static void print_summary(const struct opts *o, double secs)
 		       ",\"dropped_malformed\":%" PRIu64 ",\"tx_fail\":%" PRIu64
 		       ",\"injected\":%" PRIu64 ",\"decode_errors\":%" PRIu64
 		       ",\"flows\":%" PRIu64 ",\"records_written\":%" PRIu64
-		       ",\"events_lost\":%" PRIu64 ",\"seconds\":%.3f,\"rules\":{",
+		       ",\"events_lost\":%" PRIu64 ",\"seconds\":%.3f,",
 		       t.rx_pkts, t.tx_pkts, t.drop_policy, t.drop_overload, t.drop_malformed,
 		       t.tx_fail, t.injected, dec, t.flows_created, rs.written,
 		       t.overload_events, secs);
+		/* per cause: how often overload got in the way (a packet, a
+		 * segment, a field, a stream chunk, an event) */
+		printf("\"overload\":{\"flow_table\":%" PRIu64 ",\"reassembly_ooo\":%" PRIu64
+		       ",\"reassembly_ip\":%" PRIu64 ",\"field_buffers\":%" PRIu64
+		       ",\"stream_states\":%" PRIu64 ",\"events\":%" PRIu64
+		       ",\"rx_backlog\":%" PRIu64 "},\"flows_evicted\":%" PRIu64
+		       ",\"write_errors\":%" PRIu64 ",\"rules\":{",
+		       t.overload_flow_table, t.overload_ooo, t.overload_frag, t.overload_app,
+		       t.overload_stream, t.overload_events, t.overload_rx, t.flows_evicted,
+		       rs.write_errors);
 		for (uint32_t r = 0, first = 1; s && r < s->nrules; r++) {
 			uint64_t h = rule_hits(s, r);
 
@@ -330,6 +340,13 @@ static void print_summary(const struct opts *o, double secs)
 	       t.drop_policy, t.drop_overload, t.drop_malformed, t.injected);
 	printf("  flows     %" PRIu64 " (decode errors %" PRIu64 ", non-IP %" PRIu64
 	       ", fragments %" PRIu64 ")\n", t.flows_created, dec, t.non_ip, t.frags);
+	if (t.overload_flow_table + t.overload_ooo + t.overload_frag + t.overload_app +
+	    t.overload_stream + t.overload_events + t.overload_rx)
+		printf("  overload  flow table %" PRIu64 ", out-of-order %" PRIu64 ", fragments %" PRIu64
+		       ", field buffers %" PRIu64 ", stream states %" PRIu64 ", events %" PRIu64
+		       ", rx backlog %" PRIu64 " (%s)\n", t.overload_flow_table, t.overload_ooo,
+		       t.overload_frag, t.overload_app, t.overload_stream, t.overload_events,
+		       t.overload_rx, sl_dp.cfg.overload == SL_FAIL_CLOSED ? "fail-closed" : "fail-open");
 	printf("  verdicts ");
 	for (int a = SL_ACT_LOG; a < SL_ACT__COUNT; a++)
 		printf(" %s %" PRIu64, sl_action_name(a), t.act[a]);

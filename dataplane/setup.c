@@ -32,6 +32,12 @@ int sl_port_init(uint16_t port)
 	int rc;
 
 	memset(&conf, 0, sizeof(conf));
+	if (port >= SL_MAX_PORTS) {
+		/* workers keep per-port state in arrays of SL_MAX_PORTS */
+		fprintf(stderr, "sluice: port %u: port ids above %d are not supported\n", port,
+			SL_MAX_PORTS - 1);
+		return -EINVAL;
+	}
 	if (!rte_eth_dev_is_valid_port(port)) {
 		fprintf(stderr, "sluice: port %u does not exist (%u ports available)\n", port,
 			rte_eth_dev_count_avail());
@@ -63,6 +69,8 @@ int sl_port_init(uint16_t port)
 		return rc;
 	}
 	rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	sl_dp.rx_mark[port] = sl_dp.cfg.rx_backlog == UINT32_MAX ? rxd * 3u / 4 :
+			      RTE_MIN(sl_dp.cfg.rx_backlog, (uint32_t)rxd);
 	for (uint16_t q = 0; q < nq; q++) {
 		struct sl_worker *w = sl_dp.w[q];
 

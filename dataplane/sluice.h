@@ -69,6 +69,9 @@ struct sl_config {
 	uint32_t frag_timeout_ms;
 	uint32_t mbufs;             /* packet mbufs per worker */
 	uint16_t rx_desc, tx_desc;
+	uint32_t rx_backlog;        /* packets waiting on an rx queue that make its
+				     * worker shed inspection (UINT32_MAX: 3/4 of the
+				     * ring; 0: never) */
 	uint32_t event_ring;        /* event ring / pool size */
 	bool capture;               /* evidence pcap beside records */
 	uint64_t segment_bytes;
@@ -209,6 +212,7 @@ struct sl_lcore_stats {
 	uint64_t overload_stream;         /* payload stream state pool empty */
 	uint64_t overload_frag;           /* reassembly table/mbufs exhausted */
 	uint64_t overload_events;         /* events lost (pool or ring full) */
+	uint64_t overload_rx;             /* packets not inspected: rx backlog (worker behind) */
 	uint64_t frags, frag_reassembled;
 	uint64_t fastpath;                /* packets of cleared flows */
 	uint64_t depth_reached;
@@ -247,6 +251,8 @@ struct sl_worker {
 	struct rte_ip_frag_death_row death_row;
 	struct sl_tx tx[SL_MAX_PORTS];
 	bool no_tx;                 /* benchmarks: free instead of transmitting */
+	bool shed;                  /* this burst: the queue is backlogged, no inspection */
+	uint32_t rx_full[SL_MAX_PORTS]; /* full bursts in a row, by port index */
 	struct sl_snapshot *cand;   /* sl_dp.cand as loaded for this burst */
 	uint64_t now_tsc;           /* at the start of the burst */
 	uint64_t now_ns;            /* CLOCK_REALTIME at the start of the burst */
@@ -330,6 +336,8 @@ struct sl_dataplane {
 	/* offline mode */
 	bool offline;
 	uint64_t offline_expect;    /* packets to receive before stopping */
+	/* rx backlog mark by port id (set by sl_port_init, 0: off) */
+	uint32_t rx_mark[SL_MAX_PORTS];
 };
 
 extern struct sl_dataplane sl_dp;

@@ -1145,6 +1145,39 @@ overload:
 	return V_FORWARD;
 }
 
+/* The worker is behind on this queue (see rx_behind): no inspection.
+ * Verdicts already taken still hold (blocked flows stay dropped, cleared
+ * flows pass); the rest is forwarded uninspected (fail-open) or dropped
+ * (fail-closed), and counted. */
+static int shed_frame(struct sl_worker *w, const struct sl_pkt *p)
+{
+	if (!p->is_frag && (p->l4proto == SL_PROTO_TCP || p->l4proto == SL_PROTO_UDP)) {
+		struct sl_flow_key k;
+		int from_a;
+		int32_t pos;
+
+		sl_flow_key_make(p, &k, &from_a);
+		pos = rte_hash_lookup(w->flow_hash, &k);
+		if (pos >= 0 && w->flows[pos].state == SL_FLOW_BLOCKED) {
+			if (w->flows[pos].ovl_blocked)
+				w->st.drop_overload++;
+			else
+				w->st.drop_policy++;
+			return V_DROP;
+		}
+		if (pos >= 0 && w->flows[pos].state == SL_FLOW_PASS) {
+			w->st.fastpath++;
+			return V_FORWARD;
+		}
+	}
+	w->st.overload_rx++;
+	if (sl_dp.cfg.overload == SL_FAIL_CLOSED) {
+		w->st.drop_overload++;
+		return V_DROP;
+	}
+	return V_FORWARD;
+}
+
 void sl_worker_process(struct sl_worker *w, struct sl_snapshot *s,
 		       struct rte_mbuf **pkts, uint16_t n, uint16_t port)
 {
@@ -1180,6 +1213,8 @@ void sl_worker_process(struct sl_worker *w, struct sl_snapshot *s,
 				if (v == V_DROP)
 					w->st.drop_malformed++;
 			}
+		} else if (SL_UNLIKELY(w->shed)) {
+			v = shed_frame(w, &p);
 		} else if (SL_UNLIKELY(p.is_frag)) {
 			v = process_fragment(w, s, m, &p, port);
 		} else {
@@ -1273,6 +1308,26 @@ int sl_worker_call(struct sl_worker *w, struct sl_wcmd *c, unsigned timeout_ms)
 	return 0;
 }
 
+/* After a burst of n from port index i: is the worker behind on that
+ * queue, with at least rx_mark packets still waiting? Asked only when the
+ * burst came back full. The device tells when it reports descriptor status
+ * (most NICs); otherwise a ring's worth of full bursts in a row (the
+ * queue never ran dry) says so. A replayed capture is never behind. */
+static bool rx_behind(struct sl_worker *w, unsigned i, uint16_t port, uint16_t n)
+{
+	uint32_t mark = sl_dp.rx_mark[port];
+	int st;
+
+	if (n < SL_BURST || mark == 0 || sl_dp.offline) {
+		w->rx_full[i] = 0;
+		return false;
+	}
+	st = rte_eth_rx_descriptor_status(port, w->idx, (uint16_t)(mark - 1));
+	if (st >= 0)
+		return st == RTE_ETH_RX_DESC_DONE;
+	return ++w->rx_full[i] * SL_BURST >= mark;
+}
+
 int sl_worker_main(void *arg)
 {
 	struct sl_worker *w = arg;
@@ -1307,6 +1362,7 @@ int sl_worker_main(void *arg)
 			}
 			n = rte_eth_rx_burst(port, w->idx, pkts, want);
 
+			w->shed = rx_behind(w, i, port, n);
 			if (n == 0)
 				continue;
 			got += n;
