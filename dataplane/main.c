@@ -396,6 +396,64 @@ static void flush_workers(void)
 }
 
 
+/* Once a second: tell when the records stop being written (disk full,
+ * directory unwritable) and when they are written again. Forwarding goes
+ * on meanwhile; the writer counts the events it cannot write and records
+ * that count as a loss event once it can. */
+static void records_health(void)
+{
+	static uint64_t errors_seen;
+	static bool degraded;
+	struct sl_records_stats rs;
+	int rc, rc2;
+
+	if (sl_dp.records == NULL)
+		return;
+	rc = sl_records_flush(sl_dp.records, true);
+	rc2 = sl_records_maintain(sl_dp.records, (int64_t)(sl_now_ns() / 1000000000ull));
+	if (rc >= 0)
+		rc = rc2;
+	sl_records_get_stats(sl_dp.records, &rs);
+	if (rs.write_errors > errors_seen && !degraded) {
+		fprintf(stderr, "sluice: records %s: write failed%s%s; forwarding goes on, events "
+			"are counted as lost until writing works again (retried every second)\n",
+			sl_dp.cfg.records_dir, rc < 0 ? ": " : "", rc < 0 ? strerror(-rc) : "");
+		degraded = true;
+	} else if (degraded && rc >= 0 && sl_records_segment(sl_dp.records)[0] != '\0') {
+		fprintf(stderr, "sluice: records %s: writing again (%" PRIu64 " events lost)\n",
+			sl_dp.cfg.records_dir, rs.write_errors);
+		degraded = false;
+	}
+	errors_seen = rs.write_errors;
+}
+
+/* Once a second: report port link changes (stderr and an admin record);
+ * a port that is down keeps its queues, and forwarding resumes when it
+ * comes back. */
+static void link_watch(bool first)
+{
+	static uint8_t up[SL_MAX_PORTS];
+
+	for (unsigned i = 0; i < sl_dp.cfg.nports; i++) {
+		uint16_t port = sl_dp.cfg.port[i];
+		struct rte_eth_link link;
+		char name[RTE_ETH_NAME_MAX_LEN] = "";
+
+		memset(&link, 0, sizeof(link));
+		if (rte_eth_link_get_nowait(port, &link) < 0)
+			continue;
+		if (!first && link.link_status == up[port])
+			continue;
+		up[port] = link.link_status;
+		if (first && link.link_status)
+			continue;
+		rte_eth_dev_get_name_by_port(port, name);
+		fprintf(stderr, "sluice: port %u (%s): link %s\n", port, name,
+			link.link_status ? "up" : "down");
+		sl_events_admin("port %u (%s) link %s", port, name, link.link_status ? "up" : "down");
+	}
+}
+
 static void main_loop(void)
 {
 	uint64_t last_tick = rte_rdtsc(), last_rx = 0, last_progress = rte_rdtsc();
@@ -411,10 +469,9 @@ static void main_loop(void)
 		if (now - last_tick > sl_dp.tsc_hz) {
 			last_tick = now;
 			report_lost_events();
-			if (sl_dp.records)
-				sl_records_flush(sl_dp.records, true);
-			if (sl_dp.records)
-				sl_records_maintain(sl_dp.records, (int64_t)(sl_now_ns() / 1000000000ull));
+			records_health();
+			if (!sl_dp.offline)
+				link_watch(false);
 		}
 		if (sl_dp.offline) {
 			uint64_t rx = rx_total();
@@ -530,6 +587,9 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	/* a records file at RLIMIT_FSIZE: the write fails (EFBIG) and the
+	 * writer degrades; the default action would kill the process */
+	signal(SIGXFSZ, SIG_IGN);
 
 	if (sl_telemetry_init() < 0)
 		fprintf(stderr, "sluice: warning: telemetry endpoints not registered\n");
@@ -561,6 +621,8 @@ int main(int argc, char **argv)
 			       sl_dp.nworkers, sl_dp.cfg.nports, sl_dp.snap->meta->name,
 			       sl_dp.snap->meta->revision);
 	fflush(stdout);
+	if (!offline)
+		link_watch(true);
 	t_start = rte_rdtsc();
 	for (unsigned i = 0; i < sl_dp.nworkers; i++)
 		rte_eal_remote_launch(sl_worker_main, sl_dp.w[i], sl_dp.w[i]->lcore_id);
