@@ -131,11 +131,29 @@ static void lru_append(struct sl_worker *w, struct sl_flow *f)
 	w->lru_tail = i;
 }
 
+/* A flow moves to the LRU tail at most once per 1/16 s, not on every
+ * packet: a move writes the entries of its two neighbours in the list,
+ * cache misses that cost more than the rest of the lookup. The list stays
+ * sorted by the time of the last move, and a flow's last packet is less
+ * than one slack after it, so timeouts and eviction (which look at the
+ * head) act at most 1/16 s late. Stamps count TSC >> SL_LRU_SHIFT (about a
+ * millisecond; 32 bits wrap after weeks, and only differences are used). */
+#define SL_LRU_SHIFT 20
+
+static inline uint32_t lru_now(const struct sl_worker *w)
+{
+	return (uint32_t)(w->now_tsc >> SL_LRU_SHIFT);
+}
+
 void sl_flow_touch(struct sl_worker *w, struct sl_flow *f)
 {
+	uint32_t now = lru_now(w);
+
 	f->last_tsc = w->now_tsc;
-	if (w->lru_tail == flow_idx(w, f))
+	if (now - f->lru_stamp <= (uint32_t)((sl_dp.tsc_hz >> 4) >> SL_LRU_SHIFT) ||
+	    w->lru_tail == flow_idx(w, f))
 		return;
+	f->lru_stamp = now;
 	lru_unlink(w, f);
 	lru_append(w, f);
 }
@@ -169,6 +187,7 @@ struct sl_flow *sl_flow_lookup_or_create(struct sl_worker *w, const struct sl_fl
 	f->key = *k;
 	f->in_use = 1;
 	f->last_tsc = w->now_tsc;
+	f->lru_stamp = lru_now(w);
 	f->first_ns = w->now_ns;
 	/* unique per run: nonce (16 bits) | worker (8) | sequence (40) */
 	f->id = (sl_dp.run_nonce << 48) | ((uint64_t)w->idx << 40) |

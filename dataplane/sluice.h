@@ -181,6 +181,8 @@ struct sl_flow {
 	uint64_t bytes[2];
 	struct sl_tcp_half half[2]; /* per direction */
 	struct sl_app_half app;     /* client to server field extraction */
+	uint32_t lru_stamp;         /* (now_tsc >> SL_LRU_SHIFT) when last moved to
+				     * the LRU tail (flow.c) */
 	struct sl_pstream *ps[2];   /* payload streams per direction */
 	/* shadow candidate (sluice-ctl shadow): evaluated, never enforced */
 	uint8_t cstate;             /* enum sl_flow_state under the candidate */
