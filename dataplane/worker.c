@@ -1178,11 +1178,17 @@ static int shed_frame(struct sl_worker *w, const struct sl_pkt *p)
 	return V_FORWARD;
 }
 
+#define PREFETCH_AHEAD 3
+
 void sl_worker_process(struct sl_worker *w, struct sl_snapshot *s,
 		       struct rte_mbuf **pkts, uint16_t n, uint16_t port)
 {
 	uint16_t out = peer_of(port);
 
+	/* mbuf headers PREFETCH_AHEAD packets ahead: the frame of the next
+	 * packet is prefetched from its header, which must not be a miss */
+	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+		rte_prefetch0(pkts[i]);
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		const uint8_t *frame;
@@ -1190,6 +1196,8 @@ void sl_worker_process(struct sl_worker *w, struct sl_snapshot *s,
 		struct sl_pkt p;
 		int rc, v;
 
+		if (i + PREFETCH_AHEAD < n)
+			rte_prefetch0(pkts[i + PREFETCH_AHEAD]);
 		if (i + 1 < n)
 			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
 		w->st.rx_pkts++;
