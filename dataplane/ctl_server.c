@@ -273,7 +273,10 @@ static json_object *cmd_status(void)
 		json_object_object_add(rec, "write_errors", ju64(rs.write_errors));
 		json_object_object_add(rec, "seq", ju64(rs.seq));
 		json_object_object_add(rec, "head", jstr(rs.head));
-		json_object_object_add(rec, "state", jstr(rs.write_errors ? "degraded" : "ok"));
+		/* failing: no segment open, the writer retries every second
+		 * (write_errors and lost keep the history) */
+		json_object_object_add(rec, "state",
+			jstr(sl_records_segment(sl_dp.records)[0] ? "ok" : "failing"));
 	} else {
 		json_object_object_add(rec, "state", jstr("off"));
 	}
@@ -890,12 +893,14 @@ static void handle_line(struct client *cl, const char *line, size_t len)
 	sl_ctl_request_free(&rq);
 }
 
-/* Take complete lines from the client's buffer (unless it waits on a job). */
+/* Take complete lines from the client's buffer, one at a time: not while
+ * it waits on a job or has a response still to read (a client that sends
+ * and never reads holds one response, not an ever growing queue). */
 static void client_lines(struct client *cl)
 {
 	size_t start = 0;
 
-	while (!cl->waiting && !cl->closing) {
+	while (!cl->waiting && !cl->closing && cl->outlen == 0) {
 		char *nl = memchr(cl->in + start, '\n', cl->inlen - start);
 
 		if (nl == NULL)
@@ -907,16 +912,26 @@ static void client_lines(struct client *cl)
 		memmove(cl->in, cl->in + start, cl->inlen - start);
 		cl->inlen -= start;
 	}
-	if (cl->inlen > SL_CTL_MAX_LINE) {
+	if (cl->inlen > SL_CTL_MAX_LINE && memchr(cl->in, '\n', cl->inlen) == NULL) {
 		reply_err(cl, NULL, "request longer than %d bytes", SL_CTL_MAX_LINE);
 		cl->closing = true;
 	}
 }
 
-static void client_read(struct client *cl)
+/* hup: the peer is gone both ways (else end of input is a client done
+ * sending, still reading its answers). */
+static void client_read(struct client *cl, bool hup)
 {
-	ssize_t n = read(cl->fd, cl->in + cl->inlen, SL_CTL_MAX_LINE + 1 - cl->inlen);
+	ssize_t n = 0;
 
+	if (cl->inlen <= SL_CTL_MAX_LINE)
+		n = read(cl->fd, cl->in + cl->inlen, SL_CTL_MAX_LINE + 1 - cl->inlen);
+	else if (!hup)
+		return;
+	if (n == 0 && !hup && (cl->waiting || cl->outlen)) {
+		cl->closing = true;  /* answer, then close */
+		return;
+	}
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		client_close(cl);  /* client went away, maybe mid-request */
 		return;
@@ -946,6 +961,8 @@ static void client_write(struct client *cl)
 	cl->outlen = cl->outoff = 0;
 	if (cl->closing)
 		client_close(cl);
+	else
+		client_lines(cl);  /* requests that came meanwhile */
 }
 
 static void accept_clients(void)
@@ -1057,10 +1074,14 @@ void sl_ctl_poll(int timeout_ms)
 	pfd[n].events = POLLIN;
 	who[n++] = NULL;
 	for (int i = 0; i < MAX_CLIENTS; i++) {
+		if (clients[i].fd >= 0 && clients[i].closing && !clients[i].waiting &&
+		    clients[i].outlen == 0)
+			client_close(&clients[i]);  /* nothing left to say */
 		if (clients[i].fd < 0)
 			continue;
 		pfd[n].fd = clients[i].fd;
-		pfd[n].events = (short)((clients[i].waiting ? 0 : POLLIN) |
+		pfd[n].events = (short)((clients[i].waiting || clients[i].closing ||
+					 clients[i].outlen ? 0 : POLLIN) |
 					(clients[i].outlen ? POLLOUT : 0));
 		who[n++] = &clients[i];
 	}
@@ -1076,7 +1097,7 @@ void sl_ctl_poll(int timeout_ms)
 			continue;
 		}
 		if (pfd[i].revents & (POLLIN | POLLHUP))
-			client_read(cl);
+			client_read(cl, (pfd[i].revents & POLLHUP) != 0);
 		if (cl->fd >= 0 && cl->outlen)
 			client_write(cl);
 	}
