@@ -151,6 +151,9 @@ void bt_stat_of(const double *v, unsigned n, struct bt_stat *s);
 json_object *bt_stat_json(const struct bt_stat *s);
 double bt_now(void);                /* CLOCK_MONOTONIC seconds */
 long bt_maxrss_kb(void);            /* this process, from getrusage */
+/* Run at the highest non-real-time priority this process may have: own
+ * autogroup at -20 (the process should lead its own session), nice -20. */
+void bt_boost(void);
 /* Involuntary context switches of a thread of this process. */
 uint64_t bt_thread_preemptions(pid_t tid);
 
@@ -171,6 +174,7 @@ struct bt_child_opts {
 	double load_pct;        /* reload: offered load, % of measured capacity */
 	bool io_only;           /* dp: plain rx/tx loop instead of sluice */
 	bool loopback;          /* dp: net_ring loopback ports like testpmd */
+	bool shed;              /* keep sluice's rx backlog shedding (reload figure) */
 	const char *cpus;       /* "0,1": main lcore cpu, worker cpus */
 	unsigned mem_mb;        /* EAL -m, 0: computed */
 	const char *workdir;

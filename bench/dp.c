@@ -58,11 +58,15 @@ static int rig_ports(struct bt_rig *g, bool loopback, bool paced)
 			snprintf(name, sizeof(name), "bt_rxb%u", q);
 			g->rx_b[q] = rte_ring_create(name, 64, (int)rte_socket_id(),
 						     RING_F_SP_ENQ | RING_F_SC_DEQ);
+			/* paced: room for the source to fall behind (it shares
+			 * a cpu with the main lcore and a policy compile) */
 			snprintf(name, sizeof(name), "bt_txa%u", q);
-			g->tx_a[q] = rte_ring_create(name, TX_RING, (int)rte_socket_id(),
+			g->tx_a[q] = rte_ring_create(name, paced ? 4 * TX_RING : TX_RING,
+						     (int)rte_socket_id(),
 						     RING_F_SP_ENQ | RING_F_SC_DEQ);
 			snprintf(name, sizeof(name), "bt_txb%u", q);
-			g->tx_b[q] = rte_ring_create(name, TX_RING, (int)rte_socket_id(),
+			g->tx_b[q] = rte_ring_create(name, paced ? 4 * TX_RING : TX_RING,
+						     (int)rte_socket_id(),
 						     RING_F_SP_ENQ | RING_F_SC_DEQ);
 		}
 		if (!g->rx_a[q] || !g->rx_b[q] || !g->tx_a[q] || !g->tx_b[q])

@@ -158,6 +158,7 @@ static json_object *run_child(struct ctx *x, const char *kind, struct av *extra,
 	struct av a = { .n = 0 };
 	char result[512];
 	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
 	pid_t pid;
 	int st = 0, rc;
 	double t0 = bt_now();
@@ -180,6 +181,8 @@ static json_object *run_child(struct ctx *x, const char *kind, struct av *extra,
 	}
 	if (x->verbose)
 		av_add(&a, "-v");
+	if (x->mode != M_SMOKE)
+		av_add(&a, "--boost");
 	for (int i = 0; extra && i < extra->n; i++)
 		av_add(&a, extra->v[i]);
 	if (x->verbose) {
@@ -191,7 +194,12 @@ static json_object *run_child(struct ctx *x, const char *kind, struct av *extra,
 	posix_spawn_file_actions_init(&fa);
 	/* children's stdout (EAL chatter) goes to stderr: ours stays clean */
 	posix_spawn_file_actions_adddup2(&fa, 2, 1);
-	rc = posix_spawn(&pid, x->self, &fa, NULL, a.v, environ);
+	posix_spawnattr_init(&sa);
+	/* a session of its own: its own scheduler autogroup, see boost() */
+	if (x->mode != M_SMOKE)
+		posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETSID);
+	rc = posix_spawn(&pid, x->self, &fa, &sa, a.v, environ);
+	posix_spawnattr_destroy(&sa);
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
 		fprintf(stderr, "sluice-bench: cannot run %s: %s\n", x->self, strerror(rc));
@@ -588,6 +596,8 @@ static json_object *run_testpmd(struct ctx *x, unsigned periods)
 		char lc[64];
 
 		snprintf(lc, sizeof(lc), "0@%u,1@%u", mcpu, wcpu);
+		if (x->mode != M_SMOKE && setsid() >= 0)
+			bt_boost();
 		dup2(fds[1], 1);
 		close(fds[0]);
 		execlp(x->testpmd, x->testpmd, "--no-huge", "--no-pci", "--no-shconf",
@@ -905,6 +915,7 @@ static int child_main(int argc, char **argv)
 		{ "cpus", required_argument, NULL, 'C' },
 		{ "mem", required_argument, NULL, 'm' },
 		{ "workdir", required_argument, NULL, 'D' },
+		{ "boost", no_argument, NULL, 'B' },
 		{ NULL, 0, NULL, 0 },
 	};
 	json_object *res = json_object_new_object();
@@ -938,6 +949,7 @@ static int child_main(int argc, char **argv)
 		case 'm': o.mem_mb = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'D': o.workdir = optarg; break;
 		case 'v': o.verbose = true; break;
+		case 'B': bt_boost(); break;
 		default: return 2;
 		}
 	}
@@ -1014,14 +1026,6 @@ int main(int argc, char **argv)
 	ssize_t sl;
 	int c;
 
-	/* Benchmarks want their cpus: the highest priority an unprivileged
-	 * deployment can have without real-time scheduling (children and the
-	 * lcore threads inherit it). Failure (not root) is noted. */
-	for (int i = 1; i < argc; i++)
-		if (strcmp(argv[i], "--smoke") == 0)
-			break;
-		else if (i == argc - 1 && setpriority(PRIO_PROCESS, 0, -20) < 0)
-			fprintf(stderr, "sluice-bench: cannot raise priority: %s\n", strerror(errno));
 	for (int i = 1; i < argc; i++)
 		if (strcmp(argv[i], "--child") == 0)
 			return child_main(argc, argv);
@@ -1090,7 +1094,9 @@ int main(int argc, char **argv)
 		json_object_object_add(cfg, "seed", json_object_new_int64((int64_t)x.seed));
 		json_object_object_add(cfg, "pcap", x.pcap ? json_object_new_string(x.pcap) : NULL);
 		json_object_object_add(cfg, "cpus", json_object_new_string(x.cpus ? x.cpus : "default"));
-		json_object_object_add(cfg, "nice", json_object_new_int(getpriority(PRIO_PROCESS, 0)));
+		json_object_object_add(cfg, "priority", json_object_new_string(
+			x.mode == M_SMOKE ? "as started" :
+			"each child in its own session, autogroup and nice -20 (root)"));
 		{
 			double la[3] = { 0 };
 

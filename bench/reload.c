@@ -144,6 +144,8 @@ static json_object *phase_json(const struct phase *a, const struct phase *b, dou
 	json_object_object_add(o, "source_lag",
 			       json_object_new_int64((int64_t)(b->skipped - a->skipped)));
 	json_object_object_add(o, "lost", json_object_new_int64((int64_t)lost));
+	json_object_object_add(o, "shed",
+			       json_object_new_int64((int64_t)(b->st.overload_rx - a->st.overload_rx)));
 	json_object_object_add(o, "worker_preempted",
 			       json_object_new_int64((int64_t)(b->preempted - a->preempted)));
 	return o;
@@ -161,6 +163,7 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	char lcores[256], cpus[64];
 	unsigned mcpu = 0, wcpu = 1;
 	json_object *reloads = json_object_new_array();
+	uint32_t marks[SL_MAX_PORTS];
 	double cap;
 	int rc;
 
@@ -173,12 +176,23 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	snprintf(cpus, sizeof(cpus), "%u,%u", mcpu, mcpu);
 	bt_lcores(cpus, 1, lcores, sizeof(lcores));
 	snprintf(lcores + strlen(lcores), sizeof(lcores) - strlen(lcores), ",2@%u", wcpu);
-	rc = bt_dp_start(o, t.nflows, 1, lcores, bt_dp_mem_mb(&t, t.nflows, 1), 2);
+	{
+		/* as deployed: a worker that falls behind sheds inspection
+		 * (counted as shed) rather than losing packets */
+		struct bt_child_opts oo = *o;
+
+		oo.shed = true;
+		rc = bt_dp_start(&oo, t.nflows, 1, lcores, bt_dp_mem_mb(&t, t.nflows, 1), 2);
+	}
 	if (rc < 0)
 		return rc;
+	sl_dp.cfg.rx_desc = 4096;   /* the rig's paced rx rings */
 	rc = bt_rig_setup(&g, &t, 1, false, true);
 	if (rc < 0)
 		return rc;
+	/* capacity is measured with the rings full on purpose: no shedding */
+	memcpy(marks, sl_dp.rx_mark, sizeof(marks));
+	memset(sl_dp.rx_mark, 0, sizeof(sl_dp.rx_mark));
 	src.g = &g;
 	src.run = 1;
 	bt_workers_launch(false);
@@ -198,6 +212,7 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 		bt_stat_of(w, 3, &cs);
 		cap = cs.med;
 	}
+	memcpy(sl_dp.rx_mark, marks, sizeof(marks));
 	/* paced: load% of capacity, without then with reloads */
 	g.rate_pps = cap * load / 100.0;
 	g.pace_t0 = 0;

@@ -93,6 +93,8 @@ int bt_dp_start(const struct bt_child_opts *o, uint32_t flows, unsigned nworkers
 	if (rc < 0)
 		return rc;
 	bt_dp_config(&sl_dp.cfg, flows, nworkers);
+	if (o->shed)
+		sl_dp.cfg.rx_backlog = UINT32_MAX;   /* sluice's default */
 	if (only_lcore >= 0) {
 		sl_dp.cfg.nworkers_req = 1;
 		sl_dp.cfg.worker_lcore[0] = (uint16_t)only_lcore;
