@@ -253,18 +253,20 @@ static void policy(json_object *r, FILE *f)
 		fprintf(f, "Reload under load (%s, imix 10k flows, offered %s Mpps = %s%% of the %s Mpps "
 			"measured; a reload every second, compile on a control thread, build + RCU swap "
 			"on the main lcore):\n\n"
-			"| | seconds | reloads | compile s | build s | swap s | offered | lost |\n"
-			"|---|---|---|---|---|---|---|---|\n",
+			"| | seconds | reloads | compile s | build s | swap s | offered | lost | shed (not inspected) | worker preempted |\n"
+			"|---|---|---|---|---|---|---|---|---|---|\n",
 			bt_jstr(rl, "policy"), fnum(bt_jnum(rl, "reloading.offered_mpps"), 2),
 			fnum(bt_jnum(rl, "load_pct"), 0), fnum(bt_jnum(rl, "capacity_mpps"), 2));
-		fprintf(f, "| no reloads | %s | 0 | - | - | - | %s | %s |\n",
+		fprintf(f, "| no reloads | %s | 0 | - | - | - | %s | %s | %s | %s |\n",
 			fnum(bt_jnum(rl, "baseline.seconds"), 0), fnum(bt_jnum(rl, "baseline.offered"), 0),
-			fnum(bt_jnum(rl, "baseline.lost"), 0));
-		fprintf(f, "| reloading | %s | %s | %s | %s | %s | %s | %s |\n\n",
+			fnum(bt_jnum(rl, "baseline.lost"), 0), fnum(bt_jnum(rl, "baseline.shed"), 0),
+			fnum(bt_jnum(rl, "baseline.worker_preempted"), 0));
+		fprintf(f, "| reloading | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n\n",
 			fnum(bt_jnum(rl, "reloading.seconds"), 0), fnum(bt_jnum(rl, "compile_s.n"), 0),
 			fstat(rl, "compile_s", 3, 1), fstat(rl, "build_s", 4, 1),
 			fstat(rl, "swap_s", 5, 1), fnum(bt_jnum(rl, "reloading.offered"), 0),
-			fnum(bt_jnum(rl, "reloading.lost"), 0));
+			fnum(bt_jnum(rl, "reloading.lost"), 0), fnum(bt_jnum(rl, "reloading.shed"), 0),
+			fnum(bt_jnum(rl, "reloading.worker_preempted"), 0));
 	}
 }
 
@@ -275,7 +277,8 @@ static void memory(json_object *r, FILE *f)
 	if (arr_len(a) == 0)
 		return;
 	fprintf(f, "**5. Memory per flow** (flow table as allocated for N flows; payload stream "
-		"state held after every flow was seen, dom100k+lit1k)\n\n"
+		"state held after every flow was seen, both directions, pool objects with their "
+		"headers, dom100k+lit1k)\n\n"
 		"| flows | table B/flow | stream state B/flow | total B/flow | Hyperscan stream state B |\n"
 		"|---|---|---|---|---|\n");
 	for (size_t i = 0; i < arr_len(a); i++) {
