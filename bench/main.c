@@ -153,6 +153,20 @@ static void av_traffic(struct ctx *x, struct av *a, const char *spec)
 
 /* ---- children --------------------------------------------------------------- */
 
+/* The child running now: children lead sessions of their own, so a ^C on
+ * the terminal reaches only the parent, which passes it on. */
+static volatile pid_t running_child;
+
+static void on_signal(int sig)
+{
+	pid_t c = running_child;
+
+	if (c > 0)
+		kill(c, SIGKILL);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static json_object *run_child(struct ctx *x, const char *kind, struct av *extra, double timeout)
 {
 	struct av a = { .n = 0 };
@@ -206,6 +220,7 @@ static json_object *run_child(struct ctx *x, const char *kind, struct av *extra,
 		x->failures++;
 		return NULL;
 	}
+	running_child = pid;
 	for (;;) {
 		pid_t w = waitpid(pid, &st, WNOHANG);
 
@@ -220,6 +235,7 @@ static json_object *run_child(struct ctx *x, const char *kind, struct av *extra,
 		}
 		usleep(20000);
 	}
+	running_child = 0;
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
 		fprintf(stderr, "sluice-bench: %s child failed (%s %d)\n", kind,
 			WIFEXITED(st) ? "exit" : "signal",
@@ -608,6 +624,7 @@ static json_object *run_testpmd(struct ctx *x, unsigned periods)
 		_exit(127);
 	}
 	close(fds[1]);
+	running_child = pid;
 	p = fdopen(fds[0], "r");
 	/* the first period covers the start-up: skip it */
 	while (p && nv < periods && nv < 64 && fgets(line, sizeof(line), p)) {
@@ -630,6 +647,7 @@ static json_object *run_testpmd(struct ctx *x, unsigned periods)
 		fclose(p);
 	}
 	waitpid(pid, NULL, 0);
+	running_child = 0;
 	if (nv == 0)
 		return NULL;
 	for (unsigned i = 0; i < nv; i++)
@@ -1066,6 +1084,9 @@ int main(int argc, char **argv)
 	if (sl <= 0)
 		return 1;
 	x.self[sl] = '\0';
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	if (x.pcap == NULL && !no_pcap && x.mode != M_SMOKE)
 		x.pcap = BT_SOURCE_ROOT "/../shared/bench/mix.pcap";
 	x.res = json_object_new_object();
