@@ -5,7 +5,8 @@
  *    closed at the end of the pass (the limit), and
  *  - sluice's inspection path without I/O: sl_worker_process on bursts of
  *    32 (decode, flows, reassembly, field extraction, domain/URL/IP
- *    lookups, payload scan, verdicts), on the main lcore as worker 0.
+ *    lookups, payload scan, verdicts) and the tx flush, on the main lcore
+ *    as worker 0, transmitting into a ring emptied between passes.
  * Passes alternate (raw, sluice, raw, ...) after one warm-up pass of each;
  * between passes every flow is ended (untimed), so each pass meets the
  * traffic as new. */
@@ -15,6 +16,8 @@
 #include <time.h>
 
 #include <rte_cycles.h>
+#include <rte_eth_ring.h>
+#include <rte_ethdev.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_per_lcore.h>
@@ -88,8 +91,51 @@ static double thread_cpu_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Where the inspection path transmits: a ring port whose tx ring holds a
+ * whole pass, emptied between passes (untimed). So the path is the real
+ * one (tx buffering, rte_eth_tx_burst), minus receiving. */
+struct sink {
+	uint16_t port;
+	struct rte_ring *tx;
+	void **tmp;
+	uint32_t cap;
+};
+
+static int sink_open(struct sink *k, uint32_t frames)
+{
+	struct rte_ring *rx;
+
+	k->cap = rte_align32pow2(2 * frames + 1024);
+	rx = rte_ring_create("bt_mrx", 64, (int)rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+	k->tx = rte_ring_create("bt_mtx", k->cap, (int)rte_socket_id(),
+				RING_F_SP_ENQ | RING_F_SC_DEQ);
+	k->tmp = malloc(4096 * sizeof(void *));
+	if (rx == NULL || k->tx == NULL || k->tmp == NULL)
+		return -ENOMEM;
+	k->port = (uint16_t)rte_eth_from_rings("bt_m", &rx, 1, &k->tx, 1, rte_socket_id());
+	if ((int16_t)k->port < 0 || k->port >= SL_MAX_PORTS)
+		return -ENODEV;
+	sl_dp.cfg.nports = 1;
+	sl_dp.cfg.port[0] = k->port;
+	sl_dp.cfg.peer[0] = k->port;
+	return sl_port_init(k->port);
+}
+
+/* Let go of what was transmitted: ours are held by the caller; frames the
+ * path made (RST, block pages) go back to the worker's pool. */
+static void sink_drain(struct sink *k, const struct sl_worker *w)
+{
+	unsigned n;
+
+	while ((n = rte_ring_sc_dequeue_burst(k->tx, k->tmp, 4096, NULL)) > 0)
+		for (unsigned i = 0; i < n; i++)
+			if (((struct rte_mbuf *)k->tmp[i])->pool == w->pool)
+				rte_pktmbuf_free(k->tmp[i]);
+}
+
 /* One pass of the inspection path over every frame. */
-static void sluice_pass(struct sl_worker *w, struct sl_snapshot *s, const struct bt_mbufs *mb)
+static void sluice_pass(struct sl_worker *w, struct sl_snapshot *s, const struct bt_mbufs *mb,
+			uint16_t port)
 {
 	for (uint32_t i = 0; i < mb->n; i += SL_BURST) {
 		uint16_t n = (uint16_t)RTE_MIN((uint32_t)SL_BURST, mb->n - i);
@@ -98,7 +144,8 @@ static void sluice_pass(struct sl_worker *w, struct sl_snapshot *s, const struct
 		w->now_tsc = rte_rdtsc();
 		w->now_ns = sl_now_ns();
 		w->now_s = (int64_t)(w->now_ns / 1000000000ull);
-		sl_worker_process(w, s, &mb->m[i], n, 0);
+		sl_worker_process(w, s, &mb->m[i], n, port);
+		sl_worker_tx_flush(w);
 	}
 }
 
@@ -112,8 +159,8 @@ static void end_flows(struct sl_worker *w, struct sl_snapshot *s)
 	bt_events_drain();
 }
 
-/* The owner keeps one reference on every mbuf: the path's free or forward
- * (freed: no_tx) only drops the second. */
+/* The owner keeps one reference on every mbuf: the path's free of a dropped
+ * frame only drops the second. */
 static void hold(const struct bt_mbufs *mb)
 {
 	for (uint32_t i = 0; i < mb->n; i++)
@@ -125,6 +172,7 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 	struct bt_traffic t;
 	struct bt_mbufs mb;
 	struct raw r = { 0 };
+	struct sink sink = { 0 };
 	char lcores[256];
 	double *rs, *ss, *ratio, *rc_s, *sc_s;
 	struct bt_stat st;
@@ -148,10 +196,9 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 		return rc;
 	hz = rte_get_tsc_hz();
 	w = sl_dp.w[0];
-	w->no_tx = true;
-	sl_dp.cfg.nports = 1;
-	sl_dp.cfg.port[0] = 0;
-	sl_dp.cfg.peer[0] = 0;
+	rc = sink_open(&sink, t.n);
+	if (rc < 0)
+		return rc;
 	RTE_PER_LCORE(sl_worker_idx) = w->idx;
 	s = sl_dp.snap;
 	r.p = s->policy;
@@ -176,7 +223,8 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 		prof_until = bt_now() + o->secs;
 		while (bt_now() < prof_until) {
 			hold(&mb);
-			sluice_pass(w, s, &mb);
+			sluice_pass(w, s, &mb, sink.port);
+			sink_drain(&sink, w);
 			end_flows(w, s);
 		}
 		return 0;
@@ -195,7 +243,8 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 	if (raw_pass(&r, &t, &mb) < 0)
 		return -EINVAL;
 	hold(&mb);
-	sluice_pass(w, s, &mb);
+	sluice_pass(w, s, &mb, sink.port);
+	sink_drain(&sink, w);
 	end_flows(w, s);
 	hits0 = r.matches;
 	{
@@ -220,10 +269,11 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 		hold(&mb);
 		c0 = thread_cpu_s();
 		a = rte_rdtsc();
-		sluice_pass(w, s, &mb);
+		sluice_pass(w, s, &mb, sink.port);
 		b = rte_rdtsc();
 		ss[k] = (double)(b - a) / (double)hz;
 		sc_s[k] = thread_cpu_s() - c0;
+		sink_drain(&sink, w);
 		end_flows(w, s);
 		ratio[k] = rs[k] / ss[k];
 	}
