@@ -701,15 +701,16 @@ static json_object *cmd_diff(const struct sl_ctl_request *rq)
 	const struct sl_snapshot *c = sl_dp.cand;
 	const struct sl_snapshot *s = sl_dp.snap;
 	long long top = sl_ctl_opt_int(rq, "top", 0);
-	json_object *o = json_object_new_object();
-	json_object *rules = json_object_new_array();
-	json_object *allowed = json_object_new_array();
+	json_object *o, *rules, *allowed;
 	uint64_t flows = 0, nb = 0, na = 0, other = 0;
 	struct { uint32_t id; uint64_t n; } na_ids[SL_DIFF_IDS * SL_MAX_WORKERS];
 	unsigned nna = 0;
 
 	if (c == NULL)
 		return NULL;
+	o = json_object_new_object();
+	rules = json_object_new_array();
+	allowed = json_object_new_array();
 	for (unsigned i = 0; i < sl_dp.nworkers; i++) {
 		const struct sl_diff_ctr *d = &c->diff[i];
 
