@@ -243,6 +243,12 @@ static unsigned rig_feed(struct bt_rig *g, unsigned q, unsigned budget, bool pac
 	if (paced || put == k) {
 		g->qnext[q] = next;
 		g->ring_full += k - put;
+		if (put < k && g->loss_hist && g->now >= g->hist_t0) {
+			uint64_t slot = (uint64_t)((g->now - g->hist_t0) * 100);
+
+			if (slot < g->hist_slots)
+				g->loss_hist[slot] += k - put;
+		}
 		g->offered += k;
 	} else {
 		/* as fast as possible: offer the rest again later */
@@ -256,6 +262,7 @@ void bt_rig_poll(struct bt_rig *g, double now, bool paced)
 {
 	if (g->loopback)
 		return;
+	g->now = now;
 	rig_collect(g);
 	if (!paced) {
 		for (unsigned q = 0; q < g->nq; q++)

@@ -38,6 +38,11 @@ struct bt_rig {
 	uint64_t pace_sent, pace_skipped;
 	uint64_t offered;           /* frames offered to the rx rings */
 	uint64_t ring_full;         /* paced: frames the rx rings could not take (lost) */
+	/* paced: ring_full by 10 ms slot from hist_t0 (when losses happened) */
+	uint32_t *loss_hist;
+	uint32_t hist_slots;
+	double hist_t0;
+	double now;                 /* time of the current poll */
 };
 
 /* paced: NIC-sized rx rings (4096) for the reload figure. */

@@ -789,6 +789,10 @@ static void fig_reload(struct ctx *x)
 	json_object_object_add(r, "policy", json_object_new_string(bt_policy_name(BT_POL_DOM100K_LIT1K)));
 	json_object_object_add(x->res, "reload_lost_packets",
 			       json_object_new_int64((int64_t)bt_jnum(r, "reloading.lost")));
+	json_object_object_add(x->res, "reload_lost_after_swaps",
+			       json_object_new_int64((int64_t)bt_jnum(r, "lost_after_swaps")));
+	json_object_object_add(x->res, "reload_lost_without_reloads",
+			       json_object_new_int64((int64_t)bt_jnum(r, "baseline.lost")));
 	{
 		json_object *rl, *o;
 		double c[64], b[64], s[64];

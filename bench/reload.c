@@ -70,6 +70,11 @@ static void phase_mark(const struct bt_rig *g, struct phase *p)
 
 /* Run the main lcore's duties for secs seconds: events, and reloads every
  * second when paths are given. */
+#define MAX_SWAPS 256
+
+static double swap_at[MAX_SWAPS];   /* when each snapshot was published */
+static unsigned nswaps;
+
 static int main_duties(double secs, const char *const paths[2], json_object *reloads)
 {
 	double end = bt_now() + secs, next = bt_now() + 1.0;
@@ -107,6 +112,8 @@ static int main_duties(double secs, const char *const paths[2], json_object *rel
 			t1 = bt_now();
 			sl_snapshot_publish(s);
 			t2 = bt_now();
+			if (nswaps < MAX_SWAPS)
+				swap_at[nswaps++] = t1;
 			o = json_object_new_object();
 			json_object_object_add(o, "compile_s", json_object_new_double(job->secs));
 			json_object_object_add(o, "build_s", json_object_new_double(t1 - t0));
@@ -222,6 +229,13 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	if (rc == 0)
 		rc = main_duties(secs, NULL, NULL);
 	phase_mark(&g, &b);
+	/* losses by 10 ms slot during the reload phase: which of them came
+	 * within 100 ms after a swap */
+	g.hist_slots = (uint32_t)(secs * 100) + 200;
+	g.loss_hist = calloc(g.hist_slots, sizeof(*g.loss_hist));
+	if (g.loss_hist == NULL)
+		rc = -ENOMEM;
+	g.hist_t0 = bt_now();
 	if (rc == 0)
 		rc = main_duties(secs, paths, reloads);
 	phase_mark(&g, &c);
@@ -237,6 +251,23 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	json_object_object_add(res, "baseline", phase_json(&a, &b, secs));
 	json_object_object_add(res, "reloading", phase_json(&b, &c, secs));
 	json_object_object_add(res, "reloads", reloads);
+	{
+		uint64_t near = 0;
+
+		for (uint32_t i = 0; i < g.hist_slots; i++) {
+			double t0 = g.hist_t0 + i * 0.01;
+
+			for (unsigned k = 0; k < nswaps; k++) {
+				if (t0 + 0.01 > swap_at[k] && t0 < swap_at[k] + 0.1) {
+					near += g.loss_hist[i];
+					break;
+				}
+			}
+		}
+		json_object_object_add(res, "lost_after_swaps", json_object_new_int64((int64_t)near));
+		json_object_object_add(res, "swap_window_s", json_object_new_double(0.1));
+	}
+	free(g.loss_hist);
 	json_object_object_add(res, "counters", bt_dp_counters());
 	bt_rig_free(&g);
 	bt_traffic_free(&t);

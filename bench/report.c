@@ -267,6 +267,12 @@ static void policy(json_object *r, FILE *f)
 			fstat(rl, "swap_s", 5, 1), fnum(bt_jnum(rl, "reloading.offered"), 0),
 			fnum(bt_jnum(rl, "reloading.lost"), 0), fnum(bt_jnum(rl, "reloading.shed"), 0),
 			fnum(bt_jnum(rl, "reloading.worker_preempted"), 0));
+		fprintf(f, "Of the packets lost while reloading, %s were lost within %s ms after a swap "
+			"(the %s swaps cover %s%% of that time).\n\n",
+			fnum(bt_jnum(rl, "lost_after_swaps"), 0),
+			fnum(bt_jnum(rl, "swap_window_s") * 1000, 0), fnum(bt_jnum(rl, "compile_s.n"), 0),
+			fnum(bt_jnum(rl, "compile_s.n") * bt_jnum(rl, "swap_window_s") * 100 /
+			     bt_jnum(rl, "reloading.seconds"), 0));
 	}
 }
 
