@@ -60,9 +60,10 @@ void bt_lcores(const char *cpus, unsigned nworkers, char *out, size_t len)
 	}
 	w = (size_t)snprintf(out, len, "0@%u", cpu[0]);
 	for (unsigned i = 0; i < nworkers && w < len; i++) {
-		/* worker i on the i-th worker cpu; past the list, round again
-		 * (shared cores: the table says so) */
-		unsigned c = n > 1 ? cpu[1 + i % (n - 1)] : cpu[0];
+		/* worker i on the i-th worker cpu; past the list, round over
+		 * every cpu listed, the main lcore's first (a shared cpu: the
+		 * table says so) */
+		unsigned c = i + 1 < n ? cpu[1 + i] : cpu[(1 + i) % n];
 
 		w += (size_t)snprintf(out + w, len - w, ",%u@%u", i + 1, c);
 	}
