@@ -106,7 +106,11 @@ wait_for 5 bash -c "[ \"\$($CTL --socket $T/s.sock --json status | python3 -c \"
 	&& ok "status: port 1 link down" || bad "status does not show the link down"
 wait_for 5 grep -q "port 1 (net_tap1): link down" "$T/sluice.log" \
 	&& ok "stderr: $(grep 'link down' "$T/sluice.log")" || bad "no link down message"
+LOST0=$(ctlj stats | field "d['total']['tx_fail'] + d['ports'][1]['dev_oerrors']")
 inc ping -c1 -W1 192.0.2.20 >/dev/null 2>&1 && bad "ping through a down link" || ok "no forwarding while the link is down"
+LOST1=$(ctlj stats | field "d['total']['tx_fail'] + d['ports'][1]['dev_oerrors']")
+[ "$LOST1" -gt "$LOST0" ] && ok "packets toward the down port counted as lost (tx_fail + dev_oerrors $LOST0 -> $LOST1)" \
+	|| bad "packets toward the down port not counted ($LOST0 -> $LOST1)"
 kill -0 "$SPID" 2>/dev/null && ctlj stats >/dev/null && ok "sluice keeps running and serving" \
 	|| bad "sluice gone after link down"
 
