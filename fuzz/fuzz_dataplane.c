@@ -18,7 +18,9 @@
  *   op & 0x80    end the burst after this frame (else every 32 frames)
  * Header byte 0: bit 0 fail-closed, bit 1 evict idle flows at once, bit 2
  * 300 out-of-order bytes per flow, bit 3 inspection depth 2048, bit 4
- * capture packets into events, bit 5 write and verify records.
+ * capture packets into events, bit 5 write and verify records. Byte 1:
+ * bit 0 every other burst comes while the worker is behind (rx backlog:
+ * inspection shed).
  *
  * After each input every flow is ended and every pool must be full again:
  * mbufs, fragment mbufs, out-of-order chunks, field buffers, events. */
@@ -97,6 +99,7 @@ static struct sl_snapshot *snap[2], *cand[2];
 static struct sl_worker *w;
 static uint64_t clock_tsc, clock_ns;
 static char rec_dir[64];
+static bool shed_every_other;
 
 static int build(int which, bool candidate, struct sl_snapshot **out)
 {
@@ -176,6 +179,7 @@ static void run_burst(struct rte_mbuf **pkts, unsigned *k)
 	if (*k == 0)
 		return;
 	w->cand = sl_dp.cand;
+	w->shed = shed_every_other && !w->shed;
 	sl_worker_process(w, sl_dp.snap, pkts, (uint16_t)*k, 0);
 	sl_worker_tx_flush(w);
 	sl_events_drain(UINT32_MAX);
@@ -270,6 +274,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	c->inspect_depth = d[0] & 8 ? 2048 : 1 << 20;
 	c->capture = (d[0] & 16) != 0;
 	records = (d[0] & 32) != 0;
+	shed_every_other = (d[1] & 1) != 0;
+	w->shed = false;
 	if (records) {
 		struct sl_records_opts ro = { .dir = rec_dir, .capture = c->capture };
 
@@ -333,6 +339,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	rte_ip_frag_free_death_row(&w->death_row, 0);
 	sl_dp.snap = snap[0];
 	sl_dp.cand = NULL;
+	w->shed = false;
 	check_pools();
 	if (records) {
 		struct sl_records_verify_result vr;
