@@ -42,6 +42,7 @@ static void add_stats(struct rte_tel_data *d, const struct sl_lcore_stats *t)
 	rte_tel_data_add_dict_u64(d, "overload_reassembly_ip", t->overload_frag);
 	rte_tel_data_add_dict_u64(d, "overload_field_buffers", t->overload_app);
 	rte_tel_data_add_dict_u64(d, "overload_stream_states", t->overload_stream);
+	rte_tel_data_add_dict_u64(d, "overload_rx_backlog", t->overload_rx);
 	rte_tel_data_add_dict_u64(d, "events", t->events);
 	rte_tel_data_add_dict_u64(d, "events_lost", t->overload_events);
 	for (int a = SL_ACT_LOG; a < SL_ACT__COUNT; a++) {
