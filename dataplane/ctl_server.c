@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -562,11 +563,31 @@ static void *job_main(void *arg)
 {
 	struct job *j = arg;
 	double t0 = mono_s();
+	struct sched_param sp = { .sched_priority = 0 };
 
+	/* a compile may take seconds of cpu: it must never take a worker's */
+	pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
 	j->rc = sl_policy_open(j->path, NULL, &j->policy, &j->diag);
 	j->compile_s = mono_s() - t0;
 	__atomic_store_n(&j->done, 1, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/* The compile thread runs on the main lcore's cpus only, whatever cpuset
+ * the process had: workers keep theirs to themselves. */
+static int job_thread_start(struct job *j)
+{
+	pthread_attr_t attr;
+	rte_cpuset_t cpus = rte_lcore_cpuset(rte_get_main_lcore());
+	int rc;
+
+	if (pthread_attr_init(&attr) != 0)
+		return -1;
+	if (CPU_COUNT(&cpus) > 0)
+		pthread_attr_setaffinity_np(&attr, sizeof(cpus), &cpus);
+	rc = pthread_create(&j->thread, &attr, job_main, j);
+	pthread_attr_destroy(&attr);
+	return rc;
 }
 
 static int job_start(struct client *cl, const char *path, bool candidate)
@@ -586,7 +607,7 @@ static int job_start(struct client *cl, const char *path, bool candidate)
 	sl_diag_init(&j->diag);
 	j->candidate = candidate;
 	j->client = cl;
-	if (pthread_create(&j->thread, NULL, job_main, j) != 0) {
+	if (job_thread_start(j) != 0) {
 		free(j->path);
 		free(j);
 		reply_err(cl, NULL, "cannot start the compile thread");
