@@ -39,6 +39,7 @@ T = tempfile.mkdtemp(prefix="sluice-faults-")
 SAMPLE = os.path.join(SRC, "samples", "demo.pcap")
 POLICY = os.path.join(SRC, "samples", "policy.cfg")
 FAILS = []
+RUNNING = []      # dataplanes to stop whatever happens (they loop forever)
 
 
 def check(cond, what):
@@ -75,6 +76,7 @@ class Dataplane:
             [*prefix, SLUICE, "--pcap", SAMPLE, "--out", "/dev/null", "--config", cfg,
              "--records", self.rec, "--socket", self.sock, "--loop", "100000000", "--json"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        RUNNING.append(self)
         self.err = []
         self.t = threading.Thread(target=self._drain, daemon=True)
         self.t.start()
@@ -112,6 +114,8 @@ class Dataplane:
         return r["seq"], r["head"]
 
     def stop(self):
+        if self in RUNNING:
+            RUNNING.remove(self)
         self.p.send_signal(signal.SIGINT)
         try:
             self.p.wait(timeout=60)
@@ -342,6 +346,8 @@ def main():
         artefact_corrupt()
         clients_vanish()
     finally:
+        for d in list(RUNNING):
+            d.stop()
         if FAILS:
             print(f"{len(FAILS)} failure(s); kept {T}")
         else:
