@@ -167,7 +167,24 @@ static void on_signal(int sig)
 	raise(sig);
 }
 
+static json_object *run_child_once(struct ctx *x, const char *kind, struct av *extra,
+				   double timeout, bool last);
+
+/* A child that fails is run once more (a shared machine has transient
+ * trouble); the failure counts only if the second run fails too. */
 static json_object *run_child(struct ctx *x, const char *kind, struct av *extra, double timeout)
+{
+	json_object *r = run_child_once(x, kind, extra, timeout, false);
+
+	if (r == NULL) {
+		fprintf(stderr, "sluice-bench: running the %s child again\n", kind);
+		r = run_child_once(x, kind, extra, timeout, true);
+	}
+	return r;
+}
+
+static json_object *run_child_once(struct ctx *x, const char *kind, struct av *extra,
+				   double timeout, bool last)
 {
 	struct av a = { .n = 0 };
 	char result[512];
@@ -217,7 +234,7 @@ static json_object *run_child(struct ctx *x, const char *kind, struct av *extra,
 	posix_spawn_file_actions_destroy(&fa);
 	if (rc != 0) {
 		fprintf(stderr, "sluice-bench: cannot run %s: %s\n", x->self, strerror(rc));
-		x->failures++;
+		x->failures += last;
 		return NULL;
 	}
 	running_child = pid;
@@ -230,7 +247,8 @@ static json_object *run_child(struct ctx *x, const char *kind, struct av *extra,
 			fprintf(stderr, "sluice-bench: %s child timed out after %.0f s\n", kind, timeout);
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
-			x->failures++;
+			running_child = 0;
+			x->failures += last;
 			return NULL;
 		}
 		usleep(20000);
@@ -240,14 +258,14 @@ static json_object *run_child(struct ctx *x, const char *kind, struct av *extra,
 		fprintf(stderr, "sluice-bench: %s child failed (%s %d)\n", kind,
 			WIFEXITED(st) ? "exit" : "signal",
 			WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-		x->failures++;
+		x->failures += last;
 		return NULL;
 	}
 	r = json_object_from_file(result);
 	unlink(result);
 	if (r == NULL) {
 		fprintf(stderr, "sluice-bench: %s child wrote no result\n", kind);
-		x->failures++;
+		x->failures += last;
 	}
 	return r;
 }
@@ -997,8 +1015,11 @@ static int child_main(int argc, char **argv)
 		fprintf(stderr, "sluice-bench: %s: %s\n", o.kind, strerror(-rc));
 		return 1;
 	}
-	if (o.out && json_object_to_file_ext(o.out, res, JSON_C_TO_STRING_PLAIN) < 0)
+	if (o.out && json_object_to_file_ext(o.out, res, JSON_C_TO_STRING_PLAIN) < 0) {
+		fprintf(stderr, "sluice-bench: %s: cannot write %s: %s\n", o.kind, o.out,
+			json_util_get_last_err());
 		return 1;
+	}
 	if (o.out == NULL)
 		printf("%s\n", json_object_to_json_string_ext(res, JSON_C_TO_STRING_PRETTY));
 	json_object_put(res);
