@@ -5,10 +5,12 @@
  * other. The main lcore is the traffic source and sink: it keeps port A's
  * rx rings (1024 entries per queue, like a NIC ring) full of pre-filled
  * mbufs, spreading flows over the queues as RSS would, and takes back what
- * sluice transmits. mbufs are never copied: the source holds a reference
- * on each and hands out a second one, so a dropped or forwarded frame comes
- * back for the next replay (every TCP conversation opens with a SYN, so a
- * replay is inspected again as a new connection).
+ * sluice transmits. mbufs are never copied nor written after filling:
+ * each has a reference count of 65535, so the worker's free of a dropped
+ * frame is a decrement, and what comes back on the tx rings is let go of;
+ * the same mbufs are offered again on the next replay (every TCP
+ * conversation opens with a SYN, so a replay is inspected again as a new
+ * connection; a capture's flows are ended at each replay instead).
  *
  * Variants: io_only runs a plain rx/tx loop instead of sluice on the same
  * rig (the rig's forwarding limit); loopback uses two loopback ring ports
