@@ -321,6 +321,7 @@ static json_object *lcore_stats_json(const struct sl_lcore_stats *t, uint32_t fl
 	json_object_object_add(o, "fragments", ju64(t->frags));
 	json_object_object_add(o, "reassembled", ju64(t->frag_reassembled));
 	json_object_object_add(o, "fastpath_pkts", ju64(t->fastpath));
+	json_object_object_add(o, "bypass_pkts", ju64(t->bypass));
 	json_object_object_add(o, "depth_reached", ju64(t->depth_reached));
 	json_object_object_add(o, "hits", ju64(t->hits));
 	json_object_object_add(o, "events", ju64(t->events));

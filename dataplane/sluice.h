@@ -217,6 +217,7 @@ struct sl_lcore_stats {
 	uint64_t overload_rx;             /* packets not inspected: rx backlog (worker behind) */
 	uint64_t frags, frag_reassembled;
 	uint64_t fastpath;                /* packets of cleared flows */
+	uint64_t bypass;                  /* forwarded whole: policy without rules */
 	uint64_t depth_reached;
 	uint64_t hits, hits_overflow;
 	uint64_t act[SL_ACT__COUNT];      /* enforced verdicts by action */

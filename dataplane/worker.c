@@ -1336,6 +1336,37 @@ static bool rx_behind(struct sl_worker *w, unsigned i, uint16_t port, uint16_t n
 	return ++w->rx_full[i] * SL_BURST >= mark;
 }
 
+/* A policy without rules and no candidate: the burst goes to the peer
+ * port as it came, counted but not decoded, no flow kept. Called at the
+ * start of a poll's port loop only, when every tx buffer is empty, so
+ * order holds against packets of earlier bursts. */
+static void forward_burst(struct sl_worker *w, struct rte_mbuf **pkts, uint16_t n,
+			  uint16_t port)
+{
+	uint16_t out = peer_of(port);
+	uint64_t bytes = 0;
+	uint16_t sent;
+
+	for (uint16_t i = 0; i < n; i++)
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	w->st.rx_pkts += n;
+	w->st.rx_bytes += bytes;
+	w->st.bypass += n;
+	w->port_rx[port] += n;
+	w->st.tx_pkts += n;
+	w->st.tx_bytes += bytes;
+	w->port_tx[out] += n;
+	if (SL_UNLIKELY(w->no_tx)) {
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	sent = rte_eth_tx_burst(out, w->idx, pkts, n);
+	if (SL_UNLIKELY(sent < n)) {
+		rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+		w->st.tx_fail += n - sent;
+	}
+}
+
 int sl_worker_main(void *arg)
 {
 	struct sl_worker *w = arg;
@@ -1351,10 +1382,16 @@ int sl_worker_main(void *arg)
 		w->cand = __atomic_load_n(&sl_dp.cand, __ATOMIC_ACQUIRE);
 		unsigned got = 0;
 		uint64_t t0 = rte_rdtsc();
+		/* nothing to enforce or to try: forward whole bursts (flows
+		 * seen now are picked up mid-stream once a policy has rules) */
+		bool bypass = s->nrules == 0 && w->cand == NULL && !sl_dp.offline;
 
 		w->now_tsc = t0;
-		w->now_ns = sl_now_ns();   /* vDSO, ~20 ns per poll */
-		w->now_s = (int64_t)(w->now_ns / 1000000000ull);
+		if (!bypass || w->lru_head != UINT32_MAX) {
+			/* wall clock for events and flows: none in a bypass */
+			w->now_ns = sl_now_ns();   /* vDSO, ~20 ns per poll */
+			w->now_s = (int64_t)(w->now_ns / 1000000000ull);
+		}
 		for (unsigned i = 0; i < cf->nports; i++) {
 			uint16_t port = cf->port[i];
 			uint16_t want = SL_BURST;
@@ -1369,7 +1406,12 @@ int sl_worker_main(void *arg)
 					continue;
 			}
 			n = rte_eth_rx_burst(port, w->idx, pkts, want);
-
+			if (bypass) {
+				if (n != 0)
+					forward_burst(w, pkts, n, port);
+				got += n;
+				continue;
+			}
 			w->shed = rx_behind(w, i, port, n);
 			if (n == 0)
 				continue;
@@ -1381,8 +1423,10 @@ int sl_worker_main(void *arg)
 			w->st.bursts++;
 			w->st.busy_tsc += rte_rdtsc() - t0;
 		}
-		expire_flows(w, s, 8);
-		rte_ip_frag_free_death_row(&w->death_row, 3);
+		if (w->lru_head != UINT32_MAX)
+			expire_flows(w, s, 8);
+		if (w->death_row.cnt != 0)
+			rte_ip_frag_free_death_row(&w->death_row, 3);
 		if (SL_UNLIKELY(rte_ring_count(w->cmd_ring) != 0)) {
 			void *req;
 

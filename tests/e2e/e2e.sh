@@ -157,6 +157,25 @@ if [ $rc -ne 0 ] && ! grep -q "EICAR-STANDARD" "$T/eicar.out" 2>/dev/null; then
 	ok "download carrying the EICAR string is stopped (curl exit $rc, content never arrived)"
 else bad "EICAR drop: curl exit $rc, got: $(head -c 200 "$T/eicar.out")"; fi
 
+# ---- a policy without rules forwards everything untouched (bypass);
+# the policy back in force blocks again, in both directions
+printf 'policy = { name = "empty"; revision = "1"; };\nrules = ();\n' > "$T/empty.cfg"
+"$CTL" --socket "$T/sluice.sock" reload "$T/empty.cfg" >"$T/reload.out" 2>&1 || bad "reload to an empty policy: $(cat "$T/reload.out")"
+out=$(inc curl -s --max-time 5 --resolve blocked.example:80:192.0.2.20 http://blocked.example/secret)
+[ "$out" = "secret page" ] && ok "empty policy: the formerly blocked site is reached" || bad "empty policy: '$out'"
+out=$(inc dig +time=2 +tries=1 @192.0.2.20 dl.malware.test A +short)
+[ "$out" = "192.0.2.20" ] && ok "empty policy: DNS answered" || bad "empty policy DNS: '$out'"
+byp=$("$CTL" --socket "$T/sluice.sock" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["bypass_pkts"])')
+[ "${byp:-0}" -gt 0 ] && ok "empty policy: packets forwarded by the bypass ($byp)" || bad "bypass_pkts: '$byp'"
+"$CTL" --socket "$T/sluice.sock" reload "$T/policy.cfg" >"$T/reload.out" 2>&1 || bad "reload back: $(cat "$T/reload.out")"
+code=$(inc curl -s -o "$T/page2" -w '%{http_code}' --max-time 5 \
+	--resolve blocked.example:80:192.0.2.20 http://blocked.example/secret)
+[ "$code" = 403 ] && ok "policy back in force: the site is blocked again" || bad "after bypass: code $code"
+[ "$(grep -c "GET /secret" "$T/http.log")" = 1 ] && ok "only the request under the empty policy reached the server" \
+	|| bad "requests to /secret at the server: $(grep -c "GET /secret" "$T/http.log")"
+out=$(inc dig +time=2 +tries=1 @192.0.2.20 dl.malware.test A)
+echo "$out" | grep -q "status: NXDOMAIN" && ok "policy back in force: NXDOMAIN again" || bad "after bypass DNS: $out"
+
 # ---- records
 kill -INT "$SPID"
 wait_for 10 bash -c "! kill -0 $SPID" || bad "sluice did not stop on SIGINT"
