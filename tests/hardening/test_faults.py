@@ -34,30 +34,14 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sltest import FAILS, check, wait_for  # noqa: E402
+
 SLUICE, CTL, SRC = (os.path.abspath(a) for a in sys.argv[1:4])
 T = tempfile.mkdtemp(prefix="sluice-faults-")
 SAMPLE = os.path.join(SRC, "samples", "demo.pcap")
 POLICY = os.path.join(SRC, "samples", "policy.cfg")
-FAILS = []
 RUNNING = []      # dataplanes to stop whatever happens (they loop forever)
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILS.append(what)
-
-
-def wait_for(cond, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        try:
-            if cond():
-                return True
-        except (ValueError, KeyError, TypeError, OSError):
-            pass
-        time.sleep(0.05)
-    return False
 
 
 class Dataplane:

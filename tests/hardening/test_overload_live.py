@@ -20,50 +20,19 @@ import json
 import os
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
-import time
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sltest import FAILS, check, read_pcap, wait_for, ctl_json as sltest_ctl_json  # noqa: E402
 
 SLUICE, CTL, SRC = (os.path.abspath(a) for a in sys.argv[1:4])
 LIVE = os.path.join(SRC, "tests", "hardening", "live")
 T = tempfile.mkdtemp(prefix="sluice-overload-")
-FAILS = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILS.append(what)
-
-
-def read_pcap(path):
-    frames = []
-    with open(path, "rb") as f:
-        hdr = f.read(24)
-        e = "<" if struct.unpack("<I", hdr[:4])[0] in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-        while True:
-            ph = f.read(16)
-            if len(ph) < 16:
-                break
-            frames.append(f.read(struct.unpack(e + "IIII", ph)[2]))
-    return frames
-
-
-def wait_for(cond, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def ctl_json(sock, *args):
-    p = subprocess.run([CTL, "--socket", sock, "--json", *args], capture_output=True, text=True,
-                       timeout=60)
-    return json.loads(p.stdout) if p.returncode == 0 else None
+    return sltest_ctl_json(CTL, sock, *args)
 
 
 def rx_backlog(mode):

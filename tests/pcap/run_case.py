@@ -20,27 +20,12 @@ import glob
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
 
-
-def read_pcap(path):
-    frames = []
-    with open(path, "rb") as f:
-        hdr = f.read(24)
-        if len(hdr) < 24:
-            return frames
-        magic = struct.unpack("<I", hdr[:4])[0]
-        endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
-        while True:
-            ph = f.read(16)
-            if len(ph) < 16:
-                break
-            _, _, incl, _ = struct.unpack(endian + "IIII", ph)
-            frames.append(f.read(incl))
-    return frames
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sltest import read_pcap  # noqa: E402
 
 
 def read_events(records_dir):

@@ -1,0 +1,60 @@
+"""Helpers shared by the Python test scripts (standard library only):
+checks that collect failures, reading a capture's frames, waiting on a
+condition with a bound, and sluice-ctl's JSON answers.
+
+A script in tests/<suite>/ imports it with
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    import sltest
+"""
+import json
+import struct
+import subprocess
+import time
+
+FAILS = []   # what failed, in order; written by check()
+
+
+def check(cond, what):
+    """Print ok/FAIL for one expectation; remember a failure."""
+    print(("ok   " if cond else "FAIL ") + what, flush=True)
+    if not cond:
+        FAILS.append(what)
+
+
+def read_pcap(path):
+    """The frames of a classic pcap file (either byte order), in order."""
+    frames = []
+    with open(path, "rb") as f:
+        hdr = f.read(24)
+        if len(hdr) < 24:
+            return frames
+        magic = struct.unpack("<I", hdr[:4])[0]
+        endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+        while True:
+            ph = f.read(16)
+            if len(ph) < 16:
+                break
+            _, _, incl, _ = struct.unpack(endian + "IIII", ph)
+            frames.append(f.read(incl))
+    return frames
+
+
+def wait_for(cond, secs):
+    """Poll cond() every 50 ms for at most secs; errors while the thing
+    waited for is not there yet count as false."""
+    end = time.time() + secs
+    while time.time() < end:
+        try:
+            if cond():
+                return True
+        except (ValueError, KeyError, TypeError, OSError):
+            pass
+        time.sleep(0.05)
+    return False
+
+
+def ctl_json(ctl, sock, *args, timeout=60):
+    """sluice-ctl --json VERB... against sock: the answer, or None."""
+    p = subprocess.run([ctl, "--socket", sock, "--json", *args], capture_output=True,
+                       text=True, timeout=timeout)
+    return json.loads(p.stdout) if p.returncode == 0 else None
