@@ -39,15 +39,19 @@ def read_pcap(path):
     return frames
 
 
-def wait_for(cond, secs):
-    """Poll cond() every 50 ms for at most secs; errors while the thing
-    waited for is not there yet count as false."""
+# errors that mean "not there yet" while a dataplane starts or recovers
+NOT_YET = (ValueError, KeyError, TypeError, OSError)
+
+
+def wait_for(cond, secs, tolerate=()):
+    """Poll cond() every 50 ms for at most secs. Exceptions propagate,
+    except those in tolerate, which count as false (e.g. NOT_YET)."""
     end = time.time() + secs
     while time.time() < end:
         try:
             if cond():
                 return True
-        except (ValueError, KeyError, TypeError, OSError):
+        except tolerate:
             pass
         time.sleep(0.05)
     return False

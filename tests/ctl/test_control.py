@@ -24,16 +24,12 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sltest import FAILS, check, wait_for  # noqa: E402
+
 SLUICE, CTL, SRC = (os.path.abspath(a) for a in sys.argv[1:4])
 T = tempfile.mkdtemp(prefix="sluice-ctl-test-")
 SOCK = os.path.join(T, "s.sock")
-FAILS = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILS.append(what)
 
 
 def ctl(*args, timeout=120):
@@ -62,15 +58,6 @@ def raw(payload, read=True):
             data += chunk
     s.close()
     return data
-
-
-def wait_for(cond, secs):
-    end = time.time() + secs
-    while time.time() < end:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def main():

@@ -35,13 +35,18 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from sltest import FAILS, check, wait_for  # noqa: E402
+from sltest import FAILS, NOT_YET, check  # noqa: E402
+from sltest import wait_for as sl_wait_for  # noqa: E402
 
 SLUICE, CTL, SRC = (os.path.abspath(a) for a in sys.argv[1:4])
 T = tempfile.mkdtemp(prefix="sluice-faults-")
 SAMPLE = os.path.join(SRC, "samples", "demo.pcap")
 POLICY = os.path.join(SRC, "samples", "policy.cfg")
 RUNNING = []      # dataplanes to stop whatever happens (they loop forever)
+
+
+def wait_for(cond, secs):
+    return sl_wait_for(cond, secs, NOT_YET)
 
 
 class Dataplane:

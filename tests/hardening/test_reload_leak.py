@@ -19,16 +19,12 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sltest import FAILS, check  # noqa: E402
+
 SLUICE, CTL, SRC = (os.path.abspath(a) for a in sys.argv[1:4])
 T = tempfile.mkdtemp(prefix="sluice-reload-")
 SOCK = os.path.join(T, "s.sock")
-FAILS = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILS.append(what)
 
 
 def sanitized():

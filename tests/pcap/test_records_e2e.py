@@ -15,6 +15,9 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+from sltest import FAILS, check  # noqa: E402
+
 SLUICE, CTL, SRC = (os.path.abspath(a) for a in sys.argv[1:4])
 
 # rule id -> (matches, flows, action, mode) the sample capture must produce
@@ -28,13 +31,6 @@ EXPECTED = {
     9001: (1, 1, "allow", "enforce"),       # exemption
 }
 NOT_REPORTED = {3001}                       # report = false in the policy
-FAILS = []
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILS.append(what)
 
 
 def main():
