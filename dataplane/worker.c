@@ -1387,7 +1387,7 @@ int sl_worker_main(void *arg)
 		bool bypass = s->nrules == 0 && w->cand == NULL && !sl_dp.offline;
 
 		w->now_tsc = t0;
-		if (!bypass || w->lru_head != UINT32_MAX) {
+		if (!bypass || sl_flow_lru_head(w) != NULL) {
 			/* wall clock for events and flows: none in a bypass */
 			w->now_ns = sl_now_ns();   /* vDSO, ~20 ns per poll */
 			w->now_s = (int64_t)(w->now_ns / 1000000000ull);
@@ -1423,10 +1423,8 @@ int sl_worker_main(void *arg)
 			w->st.bursts++;
 			w->st.busy_tsc += rte_rdtsc() - t0;
 		}
-		if (w->lru_head != UINT32_MAX)
-			expire_flows(w, s, 8);
-		if (w->death_row.cnt != 0)
-			rte_ip_frag_free_death_row(&w->death_row, 3);
+		expire_flows(w, s, 8);
+		rte_ip_frag_free_death_row(&w->death_row, 3);
 		if (SL_UNLIKELY(rte_ring_count(w->cmd_ring) != 0)) {
 			void *req;
 
