@@ -37,7 +37,6 @@
 #include "sluice.h"
 
 #define RX_RING 1024    /* as sluice's default rx_desc */
-#define RX_RING_PACED 4096  /* reload figure: what a NIC's rx_desc can be set to */
 #define TX_RING 4096
 
 static int rig_ports(struct bt_rig *g, bool loopback, bool paced)
@@ -46,7 +45,7 @@ static int rig_ports(struct bt_rig *g, bool loopback, bool paced)
 
 	for (unsigned q = 0; q < g->nq; q++) {
 		snprintf(name, sizeof(name), "bt_rxa%u", q);
-		g->rx_a[q] = rte_ring_create(name, paced ? RX_RING_PACED : RX_RING,
+		g->rx_a[q] = rte_ring_create(name, paced ? BT_RX_RING_PACED : RX_RING,
 					     (int)rte_socket_id(),
 					     RING_F_SP_ENQ | RING_F_SC_DEQ);
 		if (loopback) {
@@ -161,7 +160,7 @@ int bt_rig_setup(struct bt_rig *g, const struct bt_traffic *t, unsigned nq, bool
 		if (g->mb.pool[c])
 			rte_mempool_mem_iter(g->mb.pool[c], add_chunk, g);
 	for (unsigned q = 0; q < nq; q++) {
-		if (g->qn[q] && g->qn[q] < RX_RING_PACED + 4 * SL_BURST) {
+		if (g->qn[q] && g->qn[q] < BT_RX_RING_PACED + 4 * SL_BURST) {
 			fprintf(stderr, "sluice-bench: %u frames per queue: too few to replay "
 				"without reusing a frame still in flight\n", g->qn[q]);
 			return -EINVAL;

@@ -16,6 +16,11 @@
 
 struct rte_ring;
 
+/* rx ring depth of the paced rig (reload figure): a NIC's rx ring set
+ * deep (mlx5 allows 32k descriptors, ice 8k), so a worker the host holds
+ * off its cpu for a few ms is not counted as a reload's loss */
+#define BT_RX_RING_PACED 16384
+
 struct bt_rig {
 	unsigned nq;
 	bool loopback;

@@ -7,6 +7,7 @@
  * with the same run without reloads. */
 #include <errno.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -73,7 +74,30 @@ static void phase_mark(const struct bt_rig *g, struct phase *p)
 #define MAX_SWAPS 256
 
 static double swap_at[MAX_SWAPS];   /* when each snapshot was published */
-static unsigned nswaps;
+static double compile_at[MAX_SWAPS][2];  /* when each compile began and ended */
+static unsigned nswaps, ncompiles;
+
+/* packets shed (not inspected) by 10 ms slot from shed_t0, sampled by the
+ * main lcore: when the worker fell behind */
+static uint32_t *shed_hist;
+static uint32_t shed_slots;
+static double shed_t0;
+static uint64_t shed_last;
+
+static void shed_sample(void)
+{
+	struct sl_lcore_stats st;
+	double now = bt_now();
+	uint64_t slot;
+
+	if (shed_hist == NULL || now < shed_t0)
+		return;
+	sl_stats_sum(&st);
+	slot = (uint64_t)((now - shed_t0) * 100);
+	if (slot < shed_slots)
+		shed_hist[slot] += (uint32_t)(st.overload_rx - shed_last);
+	shed_last = st.overload_rx;
+}
 
 static int main_duties(double secs, const char *const paths[2], json_object *reloads)
 {
@@ -85,12 +109,15 @@ static int main_duties(double secs, const char *const paths[2], json_object *rel
 	while (bt_now() < end || job != NULL) {
 		if (sl_events_drain(1024) == 0)
 			usleep(200);
+		shed_sample();
 		if (paths && job == NULL && bt_now() >= next && bt_now() < end) {
 			job = calloc(1, sizeof(*job));
 			if (job == NULL)
 				return -ENOMEM;
 			job->path = paths[k % 2];
 			sl_diag_init(&job->diag);
+			if (ncompiles < MAX_SWAPS)
+				compile_at[ncompiles][0] = bt_now();
 			if (pthread_create(&th, NULL, compile_main, job) != 0)
 				return -EAGAIN;
 			next += 1.0;
@@ -101,6 +128,8 @@ static int main_duties(double secs, const char *const paths[2], json_object *rel
 			json_object *o;
 
 			pthread_join(th, NULL);
+			if (ncompiles < MAX_SWAPS)
+				compile_at[ncompiles++][1] = bt_now();
 			if (job->rc < 0) {
 				sl_diag_print(&job->diag, stderr);
 				return job->rc;
@@ -193,7 +222,7 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	}
 	if (rc < 0)
 		return rc;
-	sl_dp.cfg.rx_desc = 4096;   /* the rig's paced rx rings */
+	sl_dp.cfg.rx_desc = BT_RX_RING_PACED;   /* the rig's paced rx rings */
 	rc = bt_rig_setup(&g, &t, 1, false, true);
 	if (rc < 0)
 		return rc;
@@ -236,6 +265,17 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	if (g.loss_hist == NULL)
 		rc = -ENOMEM;
 	g.hist_t0 = bt_now();
+	shed_slots = g.hist_slots;
+	shed_hist = calloc(shed_slots, sizeof(*shed_hist));
+	if (shed_hist == NULL)
+		rc = -ENOMEM;
+	{
+		struct sl_lcore_stats st;
+
+		sl_stats_sum(&st);
+		shed_last = st.overload_rx;
+		shed_t0 = g.hist_t0;
+	}
 	if (rc == 0)
 		rc = main_duties(secs, paths, reloads);
 	phase_mark(&g, &c);
@@ -248,11 +288,12 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	bt_add_traffic_json(res, &t);
 	json_object_object_add(res, "capacity_mpps", json_object_new_double(cap / 1e6));
 	json_object_object_add(res, "load_pct", json_object_new_double(load));
+	json_object_object_add(res, "rx_desc", json_object_new_int64(sl_dp.cfg.rx_desc));
 	json_object_object_add(res, "baseline", phase_json(&a, &b, secs));
 	json_object_object_add(res, "reloading", phase_json(&b, &c, secs));
 	json_object_object_add(res, "reloads", reloads);
 	{
-		uint64_t near = 0;
+		uint64_t near = 0, compiling = 0, shed_near = 0, shed_compiling = 0;
 
 		for (uint32_t i = 0; i < g.hist_slots; i++) {
 			double t0 = g.hist_t0 + i * 0.01;
@@ -260,14 +301,33 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 			for (unsigned k = 0; k < nswaps; k++) {
 				if (t0 + 0.01 > swap_at[k] && t0 < swap_at[k] + 0.1) {
 					near += g.loss_hist[i];
+					shed_near += shed_hist[i];
+					break;
+				}
+			}
+			for (unsigned k = 0; k < ncompiles; k++) {
+				if (t0 + 0.01 > compile_at[k][0] && t0 < compile_at[k][1]) {
+					compiling += g.loss_hist[i];
+					shed_compiling += shed_hist[i];
 					break;
 				}
 			}
 		}
 		json_object_object_add(res, "lost_after_swaps", json_object_new_int64((int64_t)near));
+		json_object_object_add(res, "lost_while_compiling",
+				       json_object_new_int64((int64_t)compiling));
+		json_object_object_add(res, "shed_after_swaps", json_object_new_int64((int64_t)shed_near));
+		json_object_object_add(res, "shed_while_compiling",
+				       json_object_new_int64((int64_t)shed_compiling));
 		json_object_object_add(res, "swap_window_s", json_object_new_double(0.1));
 	}
+	if (getenv("BT_SHED_DUMP"))
+		for (uint32_t i = 0; i < shed_slots; i++)
+			if (shed_hist[i])
+				fprintf(stderr, "shed t=%.2f n=%u\n", i * 0.01, shed_hist[i]);
 	free(g.loss_hist);
+	free(shed_hist);
+	shed_hist = NULL;
 	json_object_object_add(res, "counters", bt_dp_counters());
 	bt_rig_free(&g);
 	bt_traffic_free(&t);
