@@ -267,16 +267,18 @@ static void policy(json_object *r, FILE *f)
 			fstat(rl, "swap_s", 5, 1), fnum(bt_jnum(rl, "reloading.offered"), 0),
 			fnum(bt_jnum(rl, "reloading.lost"), 0), fnum(bt_jnum(rl, "reloading.shed"), 0),
 			fnum(bt_jnum(rl, "reloading.worker_preempted"), 0));
+		/* fnum() has 8 buffers: at most 8 numbers per call */
 		fprintf(f, "Rx rings of %s descriptors. Of the packets lost while reloading, %s were "
 			"lost within %s ms after a swap (the %s swaps cover %s%% of that time) and %s "
-			"while a compile ran; of those shed, %s within %s ms after a swap and %s while "
-			"a compile ran.\n\n",
+			"while a compile ran; ",
 			fnum(bt_jnum(rl, "rx_desc"), 0),
 			fnum(bt_jnum(rl, "lost_after_swaps"), 0),
 			fnum(bt_jnum(rl, "swap_window_s") * 1000, 0), fnum(bt_jnum(rl, "compile_s.n"), 0),
 			fnum(bt_jnum(rl, "compile_s.n") * bt_jnum(rl, "swap_window_s") * 100 /
 			     bt_jnum(rl, "reloading.seconds"), 0),
-			fnum(bt_jnum(rl, "lost_while_compiling"), 0),
+			fnum(bt_jnum(rl, "lost_while_compiling"), 0));
+		fprintf(f, "of the packets shed, %s within %s ms after a swap and %s while a compile "
+			"ran.\n\n",
 			fnum(bt_jnum(rl, "shed_after_swaps"), 0),
 			fnum(bt_jnum(rl, "swap_window_s") * 1000, 0),
 			fnum(bt_jnum(rl, "shed_while_compiling"), 0));
