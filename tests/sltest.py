@@ -1,5 +1,5 @@
 """Helpers shared by the Python test scripts (standard library only):
-checks that collect failures, reading a capture's frames, waiting on a
+checks that collect failures, ending a script, reading a capture's frames, waiting on a
 condition with a bound, and sluice-ctl's JSON answers.
 
 A script in tests/<suite>/ imports it with
@@ -7,8 +7,10 @@ A script in tests/<suite>/ imports it with
     import sltest
 """
 import json
+import shutil
 import struct
 import subprocess
+import sys
 import time
 
 FAILS = []   # what failed, in order; written by check()
@@ -19,6 +21,18 @@ def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what, flush=True)
     if not cond:
         FAILS.append(what)
+
+
+def finish(workdir, err=""):
+    """End a script: on failures keep workdir, show the tail of the
+    process's stderr (if given) and exit 1; else remove it, print PASS."""
+    if FAILS:
+        print(f"{len(FAILS)} failure(s); kept {workdir}")
+        if err:
+            print("--- stderr\n" + err[-3000:])
+        sys.exit(1)
+    shutil.rmtree(workdir, ignore_errors=True)
+    print("PASS")
 
 
 def read_pcap(path):

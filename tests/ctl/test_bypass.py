@@ -8,13 +8,12 @@ a shadow candidate with rules keeps it on.
 usage: test_bypass.py SLUICE SLUICE_CTL SOURCE_DIR   (standard library only)
 """
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import tempfile
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from sltest import FAILS, check, read_pcap, wait_for, ctl_json as sltest_ctl_json  # noqa: E402
+from sltest import finish, check, read_pcap, wait_for, ctl_json as sltest_ctl_json  # noqa: E402
 
 SLUICE, CTL, SRC = (os.path.abspath(a) for a in sys.argv[1:4])
 CAP = os.path.join(SRC, "tests", "hardening", "live", "rx-backlog", "capture.pcap")
@@ -72,12 +71,7 @@ def main():
     frames_out = read_pcap(out)
     check(frames_out == frames_in, f"output frames identical to input, in order "
           f"({len(frames_out)} of {n})")
-    if FAILS:
-        print(err)
-        print(f"{len(FAILS)} failure(s); kept {T}")
-        sys.exit(1)
-    shutil.rmtree(T, ignore_errors=True)
-    print("PASS")
+    finish(T, err)
 
 
 if __name__ == "__main__":

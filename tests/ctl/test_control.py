@@ -14,7 +14,6 @@ usage: test_control.py SLUICE SLUICE_CTL SOURCE_DIR   (standard library only)
 """
 import json
 import os
-import shutil
 import signal
 import socket
 import stat
@@ -25,7 +24,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from sltest import FAILS, check, wait_for  # noqa: E402
+from sltest import finish, check, wait_for  # noqa: E402
 
 SLUICE, CTL, SRC = (os.path.abspath(a) for a in sys.argv[1:4])
 T = tempfile.mkdtemp(prefix="sluice-ctl-test-")
@@ -209,11 +208,7 @@ def main():
     check("rule 1002 disabled" in texts and "rule 1002 enabled" in texts,
           "rule switches are in the records")
     check("reload rejected" in texts, "the rejected reload is in the records")
-    if FAILS:
-        print(f"{len(FAILS)} failure(s); kept {T}\n--- stderr\n{err}")
-        sys.exit(1)
-    shutil.rmtree(T, ignore_errors=True)
-    print("PASS")
+    finish(T, err)
 
 
 if __name__ == "__main__":

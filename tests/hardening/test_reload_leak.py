@@ -12,7 +12,6 @@ usage: test_reload_leak.py SLUICE SLUICE_CTL SOURCE_DIR   (standard library only
 """
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from sltest import FAILS, check  # noqa: E402
+from sltest import finish, check  # noqa: E402
 
 SLUICE, CTL, SRC = (os.path.abspath(a) for a in sys.argv[1:4])
 T = tempfile.mkdtemp(prefix="sluice-reload-")
@@ -96,12 +95,7 @@ def main():
     check(s.get("packets_in", 0) > 0 and
           s["packets_in"] == s["packets_out"] + s["dropped_policy"] + s["dropped_overload"],
           "every packet accounted for across the reloads")
-    if FAILS:
-        print(err[-3000:])
-        print(f"{len(FAILS)} failure(s); kept {T}")
-        sys.exit(1)
-    shutil.rmtree(T, ignore_errors=True)
-    print("PASS")
+    finish(T, err)
 
 
 if __name__ == "__main__":
