@@ -4,10 +4,11 @@
  * a control thread, snapshot build and RCU swap on the main lcore,
  * alternating two revisions). Packets lost = what the rx rings could not
  * take (a worker that stalls) + tx failures + overload drops, compared
- * with the same run without reloads. */
+ * with the same run without reloads, and placed in time against the
+ * compiles and swaps (as are the packets shed by the rx-backlog rule). */
 #include <errno.h>
 #include <pthread.h>
-#include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -72,16 +73,17 @@ static void phase_mark(const struct bt_rig *g, struct phase *p)
 /* Run the main lcore's duties for secs seconds: events, and reloads every
  * second when paths are given. */
 #define MAX_SWAPS 256
+#define SWAP_WINDOW_S 0.1   /* "after a swap": this long after a publish */
 
-static double swap_at[MAX_SWAPS];   /* when each snapshot was published */
-static double compile_at[MAX_SWAPS][2];  /* when each compile began and ended */
+/* [begin, end) of each window, in bt_now() time */
+static double swap_win[MAX_SWAPS][2];     /* a publish and SWAP_WINDOW_S after */
+static double compile_win[MAX_SWAPS][2];  /* a compile, start to end */
 static unsigned nswaps, ncompiles;
 
-/* packets shed (not inspected) by 10 ms slot from shed_t0, sampled by the
- * main lcore: when the worker fell behind */
+/* packets shed (not inspected) by 10 ms slot of the rig's loss timeline
+ * (its hist_t0 and hist_slots), sampled by the main lcore */
+static const struct bt_rig *shed_rig;
 static uint32_t *shed_hist;
-static uint32_t shed_slots;
-static double shed_t0;
 static uint64_t shed_last;
 
 static void shed_sample(void)
@@ -90,13 +92,22 @@ static void shed_sample(void)
 	double now = bt_now();
 	uint64_t slot;
 
-	if (shed_hist == NULL || now < shed_t0)
+	if (shed_hist == NULL || now < shed_rig->hist_t0)
 		return;
 	sl_stats_sum(&st);
-	slot = (uint64_t)((now - shed_t0) * 100);
-	if (slot < shed_slots)
+	slot = (uint64_t)((now - shed_rig->hist_t0) * 100);
+	if (slot < shed_rig->hist_slots)
 		shed_hist[slot] += (uint32_t)(st.overload_rx - shed_last);
 	shed_last = st.overload_rx;
+}
+
+/* Does the 10 ms slot starting at t0 overlap one of the n windows? */
+static bool in_windows(double t0, const double (*win)[2], unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		if (t0 + 0.01 > win[k][0] && t0 < win[k][1])
+			return true;
+	return false;
 }
 
 static int main_duties(double secs, const char *const paths[2], json_object *reloads)
@@ -117,7 +128,7 @@ static int main_duties(double secs, const char *const paths[2], json_object *rel
 			job->path = paths[k % 2];
 			sl_diag_init(&job->diag);
 			if (ncompiles < MAX_SWAPS)
-				compile_at[ncompiles][0] = bt_now();
+				compile_win[ncompiles][0] = bt_now();
 			if (pthread_create(&th, NULL, compile_main, job) != 0)
 				return -EAGAIN;
 			next += 1.0;
@@ -129,7 +140,7 @@ static int main_duties(double secs, const char *const paths[2], json_object *rel
 
 			pthread_join(th, NULL);
 			if (ncompiles < MAX_SWAPS)
-				compile_at[ncompiles++][1] = bt_now();
+				compile_win[ncompiles++][1] = bt_now();
 			if (job->rc < 0) {
 				sl_diag_print(&job->diag, stderr);
 				return job->rc;
@@ -141,8 +152,10 @@ static int main_duties(double secs, const char *const paths[2], json_object *rel
 			t1 = bt_now();
 			sl_snapshot_publish(s);
 			t2 = bt_now();
-			if (nswaps < MAX_SWAPS)
-				swap_at[nswaps++] = t1;
+			if (nswaps < MAX_SWAPS) {
+				swap_win[nswaps][0] = t1;
+				swap_win[nswaps++][1] = t1 + SWAP_WINDOW_S;
+			}
 			o = json_object_new_object();
 			json_object_object_add(o, "compile_s", json_object_new_double(job->secs));
 			json_object_object_add(o, "build_s", json_object_new_double(t1 - t0));
@@ -258,24 +271,19 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	if (rc == 0)
 		rc = main_duties(secs, NULL, NULL);
 	phase_mark(&g, &b);
-	/* losses by 10 ms slot during the reload phase: which of them came
-	 * within 100 ms after a swap */
+	/* losses and shed packets by 10 ms slot during the reload phase:
+	 * which of them came within SWAP_WINDOW_S after a swap, or while a
+	 * compile ran */
 	g.hist_slots = (uint32_t)(secs * 100) + 200;
 	g.loss_hist = calloc(g.hist_slots, sizeof(*g.loss_hist));
 	if (g.loss_hist == NULL)
 		rc = -ENOMEM;
 	g.hist_t0 = bt_now();
-	shed_slots = g.hist_slots;
-	shed_hist = calloc(shed_slots, sizeof(*shed_hist));
+	shed_hist = calloc(g.hist_slots, sizeof(*shed_hist));
 	if (shed_hist == NULL)
 		rc = -ENOMEM;
-	{
-		struct sl_lcore_stats st;
-
-		sl_stats_sum(&st);
-		shed_last = st.overload_rx;
-		shed_t0 = g.hist_t0;
-	}
+	shed_rig = &g;
+	shed_last = b.st.overload_rx;   /* the reload phase starts at b */
 	if (rc == 0)
 		rc = main_duties(secs, paths, reloads);
 	phase_mark(&g, &c);
@@ -298,19 +306,13 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 		for (uint32_t i = 0; i < g.hist_slots; i++) {
 			double t0 = g.hist_t0 + i * 0.01;
 
-			for (unsigned k = 0; k < nswaps; k++) {
-				if (t0 + 0.01 > swap_at[k] && t0 < swap_at[k] + 0.1) {
-					near += g.loss_hist[i];
-					shed_near += shed_hist[i];
-					break;
-				}
+			if (in_windows(t0, swap_win, nswaps)) {
+				near += g.loss_hist[i];
+				shed_near += shed_hist[i];
 			}
-			for (unsigned k = 0; k < ncompiles; k++) {
-				if (t0 + 0.01 > compile_at[k][0] && t0 < compile_at[k][1]) {
-					compiling += g.loss_hist[i];
-					shed_compiling += shed_hist[i];
-					break;
-				}
+			if (in_windows(t0, compile_win, ncompiles)) {
+				compiling += g.loss_hist[i];
+				shed_compiling += shed_hist[i];
 			}
 		}
 		json_object_object_add(res, "lost_after_swaps", json_object_new_int64((int64_t)near));
@@ -319,12 +321,8 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 		json_object_object_add(res, "shed_after_swaps", json_object_new_int64((int64_t)shed_near));
 		json_object_object_add(res, "shed_while_compiling",
 				       json_object_new_int64((int64_t)shed_compiling));
-		json_object_object_add(res, "swap_window_s", json_object_new_double(0.1));
+		json_object_object_add(res, "swap_window_s", json_object_new_double(SWAP_WINDOW_S));
 	}
-	if (getenv("BT_SHED_DUMP"))
-		for (uint32_t i = 0; i < shed_slots; i++)
-			if (shed_hist[i])
-				fprintf(stderr, "shed t=%.2f n=%u\n", i * 0.01, shed_hist[i]);
 	free(g.loss_hist);
 	free(shed_hist);
 	shed_hist = NULL;
