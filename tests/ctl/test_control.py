@@ -179,8 +179,13 @@ def main():
         # shadow + diff
         r = ctl_json("shadow", pol_b)
         check(ctl_json("status")["shadow"]["revision"] == "2026-11-23.2", "shadow candidate running")
-        time.sleep(0.5)
-        d = ctl_json("diff")
+        d = {}
+
+        def diff_compared_flows():   # the candidate has seen flows since it started
+            d.update(ctl_json("diff"))
+            return d["flows_compared"] > 0
+
+        wait_for(diff_compared_flows, 30)
         check(d["flows_compared"] > 0, f"diff compares flows ({d['flows_compared']})")
         ctl_json("shadow", "off")
         check(ctl("diff").returncode == 1, "diff without a candidate is an error")

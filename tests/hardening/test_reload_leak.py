@@ -16,10 +16,9 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from sltest import finish, check  # noqa: E402
+from sltest import finish, check, wait_for  # noqa: E402
 
 SLUICE, CTL, SRC = (os.path.abspath(a) for a in sys.argv[1:4])
 T = tempfile.mkdtemp(prefix="sluice-reload-")
@@ -57,9 +56,7 @@ def main():
                           os.path.join(T, "rec"), "--socket", SOCK, "--loop", "100000000",
                           "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        end = time.time() + 60
-        while not os.path.exists(SOCK) and time.time() < end:
-            time.sleep(0.05)
+        wait_for(lambda: os.path.exists(SOCK), 60)
 
         def one_round(i):
             ok = ctl("reload", pol_b).returncode == 0
