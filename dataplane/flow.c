@@ -1,7 +1,8 @@
 /* Per-worker flow table: an rte_hash keyed by the canonical 5-tuple (both
  * directions map to one entry, VLAN tags ignored), the flow array indexed
- * by the hash's key position, and an intrusive LRU list used for timeouts
- * and eviction. Only the owning worker touches it: no locks. */
+ * by the hash's key position, a direct-mapped hint array in front of the
+ * hash, and an intrusive LRU list used for timeouts and eviction. Only the
+ * owning worker touches it: no locks. */
 #include <errno.h>
 #include <stdio.h>
 
@@ -16,29 +17,41 @@
 int sl_flows_init(struct sl_worker *w, uint32_t n)
 {
 	char name[RTE_HASH_NAMESIZE];
+	uint32_t hint_n;
 	struct rte_hash_parameters hp = {
 		.entries = n,
 		.key_len = sizeof(struct sl_flow_key),
 		.hash_func = rte_hash_crc,
-		.hash_func_init_val = 0x5117ce,
+		.hash_func_init_val = SL_FLOW_HASH_INIT,
 		.socket_id = w->socket,
 		/* guaranteed capacity: a full table is a counted overload, not a
 		 * hash-collision accident */
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
+	struct sl_flow_key probe = { .a = { 192, 0, 2, 1 }, .pa = 80, .proto = 6, .family = 4 };
 
 	snprintf(name, sizeof(name), "sl_flows_%u", w->idx);
 	hp.name = name;
 	w->flow_hash = rte_hash_create(&hp);
 	if (w->flow_hash == NULL)
 		return -ENOMEM;
+	if (sl_flow_hash(&probe) != rte_hash_hash(w->flow_hash, &probe)) {
+		/* sl_flow_hash no longer matches the table's hash function */
+		sl_flows_free(w);
+		return -EINVAL;
+	}
 	w->flows = rte_zmalloc_socket("sl_flows", (size_t)n * sizeof(struct sl_flow),
 				      RTE_CACHE_LINE_SIZE, w->socket);
-	if (w->flows == NULL) {
-		rte_hash_free(w->flow_hash);
-		w->flow_hash = NULL;
+	/* four slots per flow: few live flows share a slot */
+	hint_n = rte_align32pow2(RTE_MAX(n, 16u) * 4);
+	w->flow_hint = rte_malloc_socket("sl_flow_hint", (size_t)hint_n * sizeof(uint32_t),
+					 RTE_CACHE_LINE_SIZE, w->socket);
+	if (w->flows == NULL || w->flow_hint == NULL) {
+		sl_flows_free(w);
 		return -ENOMEM;
 	}
+	memset(w->flow_hint, 0xff, (size_t)hint_n * sizeof(uint32_t));   /* SL_NONE */
+	w->hint_mask = hint_n - 1;
 	w->nflows = n;
 	w->lru_head = w->lru_tail = SL_NONE;
 	return 0;
@@ -48,8 +61,10 @@ void sl_flows_free(struct sl_worker *w)
 {
 	rte_hash_free(w->flow_hash);
 	rte_free(w->flows);
+	rte_free(w->flow_hint);
 	w->flow_hash = NULL;
 	w->flows = NULL;
+	w->flow_hint = NULL;
 }
 
 /* Addresses as two big-endian words: comparing them is memcmp's order over
@@ -167,21 +182,46 @@ void sl_flow_release(struct sl_worker *w, struct sl_flow *f)
 	lru_unlink(w, f);
 	rte_hash_del_key(w->flow_hash, &f->key);
 	f->in_use = 0;
+	f->key.family = 0;   /* a hint to this entry no longer matches any key */
 	w->st.flows_active--;
 }
+
+/* The hint: slot (sig & hint_mask) holds the position of the flow last
+ * found or made with a hash ending in those bits, or SL_NONE. A hit whose
+ * entry holds the same key skips rte_hash (its bucket and key store, two
+ * dependent misses); a released entry's key has family 0, which no packet's
+ * key has. Anything else asks rte_hash, the authority, and the slot learns
+ * its answer. */
+static inline bool key_eq(const struct sl_flow_key *x, const struct sl_flow_key *y)
+{
+	uint64_t a[5], b[5];
+
+	memcpy(a, x, sizeof(a));
+	memcpy(b, y, sizeof(b));
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
+		(a[4] ^ b[4])) == 0;
+}
+_Static_assert(sizeof(struct sl_flow_key) == 5 * sizeof(uint64_t), "key_eq compares 40 bytes");
 
 struct sl_flow *sl_flow_lookup_or_create(struct sl_worker *w, const struct sl_flow_key *k,
 					 hash_sig_t sig, int *created)
 {
-	int32_t pos = rte_hash_lookup_with_hash(w->flow_hash, k, sig);
+	uint32_t *hint = &w->flow_hint[sig & w->hint_mask];
+	int32_t pos;
 	struct sl_flow *f;
 
 	*created = 0;
-	if (pos >= 0)
+	if (*hint < w->nflows && key_eq(&w->flows[*hint].key, k))
+		return &w->flows[*hint];
+	pos = rte_hash_lookup_with_hash(w->flow_hash, k, sig);
+	if (pos >= 0) {
+		*hint = (uint32_t)pos;
 		return &w->flows[pos];
+	}
 	pos = rte_hash_add_key_with_hash(w->flow_hash, k, sig);
 	if (pos < 0)
 		return NULL;
+	*hint = (uint32_t)pos;
 	f = &w->flows[pos];
 	memset(f, 0, sizeof(*f));
 	f->key = *k;

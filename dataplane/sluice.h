@@ -6,11 +6,13 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <rte_atomic.h>
 #include <rte_common.h>
 #include <rte_ethdev.h>
 #include <rte_hash.h>
+#include <rte_hash_crc.h>
 #include <rte_ip_frag.h>
 #include <rte_lpm.h>
 #include <rte_lpm6.h>
@@ -246,6 +248,8 @@ struct sl_worker {
 	struct rte_hash *flow_hash;
 	struct sl_flow *flows;      /* indexed by rte_hash position */
 	uint32_t nflows;
+	uint32_t hint_mask;
+	uint32_t *flow_hint;        /* [sig & hint_mask]: a flow position (flow.c) */
 	uint32_t lru_head, lru_tail;/* least recently used first */
 	uint64_t flow_seq;
 	struct sl_seg_pool seg_pool;
@@ -376,6 +380,43 @@ void sl_flows_free(struct sl_worker *w);
 void sl_flow_key_make(const struct sl_pkt *p, struct sl_flow_key *k, int *from_a);
 struct sl_flow *sl_flow_lookup_or_create(struct sl_worker *w, const struct sl_flow_key *k,
 					 hash_sig_t sig, int *created);
+
+/* The flow table's hash: CRC32-C over the key's five 8-byte words from
+ * SL_FLOW_HASH_INIT, which is what rte_hash_crc(k, 40, SL_FLOW_HASH_INIT),
+ * the table's own hash function, computes (checked by sl_flows_init), in a
+ * few instructions instead of a call through rte_hash_hash. */
+#define SL_FLOW_HASH_INIT 0x5117ce
+static inline hash_sig_t sl_flow_hash(const struct sl_flow_key *k)
+{
+	uint64_t w[5];
+	uint32_t h = SL_FLOW_HASH_INIT;
+
+	memcpy(w, k, sizeof(w));
+	for (int i = 0; i < 5; i++)
+		h = rte_hash_crc_8byte(w[i], h);
+	return h;
+}
+
+/* For a lookup a few packets later (worker.c's pipeline): the hint slot of
+ * a hash, then the flow entry that slot names (all of it). */
+static inline void sl_flow_hint_prefetch(const struct sl_worker *w, hash_sig_t sig)
+{
+	rte_prefetch0(&w->flow_hint[sig & w->hint_mask]);
+}
+
+static inline void sl_flow_prefetch(const struct sl_worker *w, hash_sig_t sig)
+{
+	uint32_t i = w->flow_hint[sig & w->hint_mask];
+
+	if (i < w->nflows) {
+		const char *f = (const char *)&w->flows[i];
+
+#pragma GCC unroll 8
+		for (size_t o = 0; o < sizeof(struct sl_flow); o += RTE_CACHE_LINE_SIZE)
+			rte_prefetch0(f + o);
+	}
+}
+
 void sl_flow_touch(struct sl_worker *w, struct sl_flow *f);
 void sl_flow_release(struct sl_worker *w, struct sl_flow *f);
 struct sl_flow *sl_flow_lru_head(struct sl_worker *w);

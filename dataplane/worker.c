@@ -794,16 +794,26 @@ void sl_worker_end_flows(struct sl_worker *w, struct sl_snapshot *s)
 		end_flow(w, s, f);
 }
 
-static struct sl_flow *get_flow(struct pkt_ctx *c, int *from_a, int *created)
-{
-	struct sl_worker *w = c->w;
+/* A TCP/UDP packet's flow key and its hash, computed by the pipeline of
+ * sl_worker_process ahead of the packet (or on the spot). */
+struct fkey {
 	struct sl_flow_key k;
 	hash_sig_t sig;
+	int from_a;
+};
+
+static void fkey_make(const struct sl_pkt *p, struct fkey *fk)
+{
+	sl_flow_key_make(p, &fk->k, &fk->from_a);
+	fk->sig = sl_flow_hash(&fk->k);
+}
+
+static struct sl_flow *get_flow(struct pkt_ctx *c, const struct fkey *fk, int *created)
+{
+	struct sl_worker *w = c->w;
 	struct sl_flow *f;
 
-	sl_flow_key_make(c->pkt, &k, from_a);
-	sig = rte_hash_hash(w->flow_hash, &k);
-	f = sl_flow_lookup_or_create(w, &k, sig, created);
+	f = sl_flow_lookup_or_create(w, &fk->k, fk->sig, created);
 	if (f == NULL) {
 		/* full: evict the least recently used flow if it is idle enough */
 		struct sl_flow *old = sl_flow_lru_head(w);
@@ -812,7 +822,7 @@ static struct sl_flow *get_flow(struct pkt_ctx *c, int *from_a, int *created)
 		if (old != NULL && w->now_tsc - old->last_tsc >= min_idle) {
 			end_flow(w, c->s, old);
 			w->st.flows_evicted++;
-			f = sl_flow_lookup_or_create(w, &k, sig, created);
+			f = sl_flow_lookup_or_create(w, &fk->k, fk->sig, created);
 		}
 	}
 	return f;
@@ -977,22 +987,29 @@ static int process_tcp(struct pkt_ctx *c)
 	return apply_verdict(c);
 }
 
-/* Inspect one decoded frame and decide what happens to mbuf m. */
+/* Inspect one decoded frame and decide what happens to mbuf m. fk: the
+ * flow key of a TCP/UDP frame, or NULL to compute it here. */
 static int process_frame(struct sl_worker *w, struct sl_snapshot *s, struct rte_mbuf *m,
 			 const uint8_t *frame, uint32_t len, const struct sl_pkt *p,
-			 uint16_t port)
+			 const struct fkey *fk, uint16_t port)
 {
 	struct pkt_ctx c = {
 		.w = w, .s = s, .m = m, .frame = frame, .frame_len = len, .pkt = p,
 		.in_port = port, .vrule = -1, .dir = SL_DIR_NONE,
 		.cs = w->cand, .cvrule = -1,
 	};
+	struct fkey here;
 	int from_a, created;
 	struct sl_flow *f;
 
 	if (p->l4proto != SL_PROTO_TCP && p->l4proto != SL_PROTO_UDP)
 		return process_flowless(&c);
-	f = get_flow(&c, &from_a, &created);
+	if (fk == NULL) {
+		fkey_make(p, &here);
+		fk = &here;
+	}
+	from_a = fk->from_a;
+	f = get_flow(&c, fk, &created);
 	if (f == NULL) {
 		w->st.overload_flow_table++;
 		if (sl_dp.cfg.overload == SL_FAIL_CLOSED) {
@@ -1135,7 +1152,7 @@ static int process_fragment(struct sl_worker *w, struct sl_snapshot *s, struct r
 	}
 	if (rc != SL_DEC_OK || rp.is_frag)
 		return V_FORWARD;
-	return process_frame(w, s, m, w->linbuf, n, &rp, port);
+	return process_frame(w, s, m, w->linbuf, n, &rp, NULL, port);
 overload:
 	w->st.overload_frag++;
 	if (sl_dp.cfg.overload == SL_FAIL_CLOSED) {
@@ -1149,15 +1166,12 @@ overload:
  * Verdicts already taken still hold (blocked flows stay dropped, cleared
  * flows pass); the rest is forwarded uninspected (fail-open) or dropped
  * (fail-closed), and counted. */
-static int shed_frame(struct sl_worker *w, const struct sl_pkt *p)
+/* fk: the flow key of a whole TCP/UDP datagram, else NULL */
+static int shed_frame(struct sl_worker *w, const struct fkey *fk)
 {
-	if (!p->is_frag && (p->l4proto == SL_PROTO_TCP || p->l4proto == SL_PROTO_UDP)) {
-		struct sl_flow_key k;
-		int from_a;
-		int32_t pos;
+	if (fk != NULL) {
+		int32_t pos = rte_hash_lookup_with_hash(w->flow_hash, &fk->k, fk->sig);
 
-		sl_flow_key_make(p, &k, &from_a);
-		pos = rte_hash_lookup(w->flow_hash, &k);
 		if (pos >= 0 && w->flows[pos].state == SL_FLOW_BLOCKED) {
 			if (w->flows[pos].ovl_blocked)
 				w->st.drop_overload++;
@@ -1178,68 +1192,137 @@ static int shed_frame(struct sl_worker *w, const struct sl_pkt *p)
 	return V_FORWARD;
 }
 
-#define PREFETCH_AHEAD 3
+/* The pipeline of sl_worker_process: while packet i is inspected, packet
+ * i + 1's flow entry (named by its hint slot), i + 2's hint slot (it is
+ * decoded and keyed), i + 4's frame and i + 6's mbuf header are on their
+ * way into the cache. Each of these is a miss that would otherwise stall
+ * the packet it belongs to; ahead, they overlap with inspection. Only the
+ * decode and the key are computed ahead (functions of the frame alone);
+ * every lookup and decision is taken in order, at the packet's turn. */
+#define AHEAD_MBUF  6
+#define AHEAD_FRAME 4
+#define AHEAD_KEY   2
+#define AHEAD_SLOTS 4           /* power of 2 > AHEAD_KEY */
+
+struct ahead {
+	struct sl_pkt p;
+	struct fkey fk;
+	int rc;                     /* sl_decode's, or AHEAD_LATER */
+	bool keyed;                 /* fk is set: whole TCP/UDP datagram */
+};
+
+/* multi-segment frames are linearised into w->linbuf, one at a time: at
+ * their turn */
+#define AHEAD_LATER (-1)
+
+static inline void prefetch_frame(struct rte_mbuf *m)
+{
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+
+	/* Ethernet, VLANs, IPv6 and TCP headers can end in the second line */
+	rte_prefetch0(d);
+	rte_prefetch0(d + RTE_CACHE_LINE_SIZE);
+}
+
+static void decode_ahead(struct sl_worker *w, struct rte_mbuf *m, struct ahead *a)
+{
+	a->keyed = false;
+	if (SL_UNLIKELY(m->nb_segs != 1)) {
+		a->rc = AHEAD_LATER;
+		return;
+	}
+	a->rc = sl_decode(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_pkt_len(m), &a->p);
+	if (a->rc == SL_DEC_OK && !a->p.is_frag &&
+	    (a->p.l4proto == SL_PROTO_TCP || a->p.l4proto == SL_PROTO_UDP)) {
+		fkey_make(&a->p, &a->fk);
+		sl_flow_hint_prefetch(w, a->fk.sig);
+		a->keyed = true;
+	}
+}
+
+/* Packet m at its turn: a->p decoded ahead (or not yet). */
+static void process_one(struct sl_worker *w, struct sl_snapshot *s, struct rte_mbuf *m,
+			struct ahead *a, uint16_t port, uint16_t out)
+{
+	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	const struct fkey *fk;
+	int rc = a->rc, v;
+
+	w->st.rx_pkts++;
+	w->st.rx_bytes += len;
+	w->port_rx[port]++;
+	if (SL_UNLIKELY(rc == AHEAD_LATER)) {
+		if (len > sizeof(w->linbuf))
+			len = sizeof(w->linbuf);
+		frame = rte_pktmbuf_read(m, 0, len, w->linbuf);
+		rc = sl_decode(frame, len, &a->p);
+		a->keyed = false;
+	}
+	fk = a->keyed ? &a->fk : NULL;
+	if (SL_UNLIKELY(rc != SL_DEC_OK)) {
+		if (rc == SL_DEC_NOT_IP) {
+			w->st.non_ip++;
+			v = V_FORWARD;
+		} else {
+			w->st.decode_err[rc]++;
+			v = sl_dp.cfg.malformed_drop ? V_DROP : V_FORWARD;
+			if (v == V_DROP)
+				w->st.drop_malformed++;
+		}
+	} else if (SL_UNLIKELY(w->shed)) {
+		struct fkey here;
+
+		if (fk == NULL && !a->p.is_frag &&
+		    (a->p.l4proto == SL_PROTO_TCP || a->p.l4proto == SL_PROTO_UDP)) {
+			fkey_make(&a->p, &here);
+			fk = &here;
+		}
+		v = shed_frame(w, fk);
+	} else if (SL_UNLIKELY(a->p.is_frag)) {
+		v = process_fragment(w, s, m, &a->p, port);
+	} else {
+		v = process_frame(w, s, m, frame, len, &a->p, fk, port);
+	}
+	if (v == V_FORWARD) {
+		w->st.tx_pkts++;
+		w->st.tx_bytes += len;
+		w->port_tx[out]++;
+		tx_enqueue(w, out, m);
+	} else {
+		w->port_drop[port]++;
+		rte_pktmbuf_free(m);
+	}
+}
 
 void sl_worker_process(struct sl_worker *w, struct sl_snapshot *s,
 		       struct rte_mbuf **pkts, uint16_t n, uint16_t port)
 {
+	struct ahead ah[AHEAD_SLOTS];
 	uint16_t out = peer_of(port);
+	uint16_t i;
 
-	/* mbuf headers PREFETCH_AHEAD packets ahead: the frame of the next
-	 * packet is prefetched from its header, which must not be a miss */
-	for (uint16_t i = 0; i < n && i < PREFETCH_AHEAD; i++)
+	/* fill the pipeline (the first packets wait for their misses) */
+	for (i = 0; i < n && i < AHEAD_MBUF; i++)
 		rte_prefetch0(pkts[i]);
-	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		const uint8_t *frame;
-		uint32_t len = rte_pktmbuf_pkt_len(m);
-		struct sl_pkt p;
-		int rc, v;
+	for (i = 0; i < n && i < AHEAD_FRAME; i++)
+		prefetch_frame(pkts[i]);
+	for (i = 0; i < n && i < AHEAD_KEY; i++)
+		decode_ahead(w, pkts[i], &ah[i]);
+	for (i = 0; i < n; i++) {
+		struct ahead *next = &ah[(i + 1) % AHEAD_SLOTS];
 
-		if (i + PREFETCH_AHEAD < n)
-			rte_prefetch0(pkts[i + PREFETCH_AHEAD]);
-		if (i + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		w->st.rx_pkts++;
-		w->st.rx_bytes += len;
-		w->port_rx[port]++;
-		if (SL_LIKELY(m->nb_segs == 1)) {
-			frame = rte_pktmbuf_mtod(m, const uint8_t *);
-		} else {
-			if (len > sizeof(w->linbuf))
-				len = sizeof(w->linbuf);
-			frame = rte_pktmbuf_read(m, 0, len, w->linbuf);
-		}
-		rc = sl_decode(frame, len, &p);
-		if (SL_UNLIKELY(rc != SL_DEC_OK)) {
-			if (rc == SL_DEC_NOT_IP) {
-				w->st.non_ip++;
-				v = V_FORWARD;
-			} else {
-				w->st.decode_err[rc]++;
-				v = sl_dp.cfg.malformed_drop ? V_DROP : V_FORWARD;
-				if (v == V_DROP)
-					w->st.drop_malformed++;
-			}
-		} else if (SL_UNLIKELY(w->shed)) {
-			v = shed_frame(w, &p);
-		} else if (SL_UNLIKELY(p.is_frag)) {
-			v = process_fragment(w, s, m, &p, port);
-		} else {
-			v = process_frame(w, s, m, frame, len, &p, port);
-		}
-		if (v == V_FORWARD) {
-			w->st.tx_pkts++;
-			w->st.tx_bytes += len;
-			w->port_tx[out]++;
-			tx_enqueue(w, out, m);
-		} else {
-			w->port_drop[port]++;
-			rte_pktmbuf_free(m);
-		}
+		if (i + AHEAD_MBUF < n)
+			rte_prefetch0(pkts[i + AHEAD_MBUF]);
+		if (i + AHEAD_FRAME < n)
+			prefetch_frame(pkts[i + AHEAD_FRAME]);
+		if (i + AHEAD_KEY < n)
+			decode_ahead(w, pkts[i + AHEAD_KEY], &ah[(i + AHEAD_KEY) % AHEAD_SLOTS]);
+		if (i + 1 < n && next->keyed)
+			sl_flow_prefetch(w, next->fk.sig);
+		process_one(w, s, pkts[i], &ah[i % AHEAD_SLOTS], port, out);
 	}
 }
-
 
 /* ---- requests from main ---------------------------------------------------- */
 
