@@ -31,6 +31,10 @@ cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.2
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+	# anything else still running in the namespaces
+	for n in "$NC" "$NS"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
+	done
 	ip netns del "$NC" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 	ip link del "vc$ID" 2>/dev/null
@@ -81,10 +85,10 @@ printf '%s\n' 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H
 PIDS="$PIDS $!"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
 	-subj /CN=www.example -keyout "$T/key.pem" -out "$T/cert.pem" >/dev/null 2>&1
-ins openssl s_server -accept 443 -cert "$T/cert.pem" -key "$T/key.pem" -www -quiet \
+ip netns exec "$NS" openssl s_server -accept 443 -cert "$T/cert.pem" -key "$T/key.pem" -www -quiet \
 	>"$T/tls.log" 2>&1 &
 PIDS="$PIDS $!"
-ins python3 "$SRC/tests/e2e/dnsd.py" --listen 192.0.2.20 --answer 192.0.2.20 >"$T/dns.log" 2>&1 &
+ip netns exec "$NS" python3 "$SRC/tests/e2e/dnsd.py" --listen 192.0.2.20 --answer 192.0.2.20 >"$T/dns.log" 2>&1 &
 PIDS="$PIDS $!"
 
 # ---- policy and dataplane
