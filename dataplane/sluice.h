@@ -200,6 +200,8 @@ struct sl_flow {
 /* ---- counters --------------------------------------------------------- */
 
 struct sl_lcore_stats {
+	/* bytes: of the packets the inspection path handled; the bypass
+	 * reads no mbuf (its bytes: the ports' dev_ibytes/dev_obytes) */
 	uint64_t rx_pkts, rx_bytes;
 	uint64_t tx_pkts, tx_bytes;       /* forwarded */
 	uint64_t tx_fail;                 /* tx queue full: dropped by the device */
