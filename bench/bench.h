@@ -189,9 +189,12 @@ int bt_child_records(const struct bt_child_opts *o, json_object *res);
 int bt_child_compile(const struct bt_child_opts *o, json_object *res);
 int bt_child_load(const struct bt_child_opts *o, json_object *res);
 
-/* EAL for a child: no hugepages, no PCI, no shared config, lcores as
- * given ("0@1,1@0"), -m mem_mb. 0 or -errno. */
+/* EAL for a child: no PCI, no shared config, lcores as given
+ * ("0@1,1@0"), -m mem_mb; hugepages (--in-memory) when bt_huge_free_mb()
+ * leaves room, else --no-huge. Sets bt_eal_huge. 0 or -errno. */
 int bt_eal_init(const char *lcores, unsigned mem_mb, bool verbose);
+unsigned bt_huge_free_mb(void);
+extern bool bt_eal_huge;
 
 /* mbufs holding a traffic set, one per frame, allocated from pools sized
  * by frame size class; refcnt kept at 1 by the owner (see dp.c). */

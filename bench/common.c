@@ -1,8 +1,9 @@
 /* Helpers shared by the benchmark children: statistics over repeated
- * windows, EAL start-up without hugepages, mbufs pre-filled from a traffic
+ * windows, EAL start-up (hugepages when the system has them free), mbufs pre-filled from a traffic
  * set, the dataplane configuration sized for it, and the dataplane's
  * counters as JSON. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -101,6 +102,35 @@ uint64_t bt_thread_preemptions(pid_t tid)
 	return n;
 }
 
+bool bt_eal_huge;
+
+/* MB of free hugepages of the default size, when hugetlbfs is mounted;
+ * 0 if not, or if SLUICE_BENCH_NO_HUGE is set (--no-hugepages). */
+unsigned bt_huge_free_mb(void)
+{
+	unsigned long free_pages = 0, kb = 0;
+	bool mounted = false;
+	char line[512];
+	FILE *f;
+
+	if (getenv("SLUICE_BENCH_NO_HUGE"))
+		return 0;
+	f = fopen("/proc/mounts", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, " hugetlbfs "))
+			mounted = true;
+	if (f)
+		fclose(f);
+	f = fopen("/proc/meminfo", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		sscanf(line, "HugePages_Free: %lu", &free_pages);
+		sscanf(line, "Hugepagesize: %lu kB", &kb);
+	}
+	if (f)
+		fclose(f);
+	return mounted ? (unsigned)(free_pages * kb / 1024) : 0;
+}
+
 int bt_eal_init(const char *lcores, unsigned mem_mb, bool verbose)
 {
 	char mem[16], lc[128];
@@ -109,10 +139,15 @@ int bt_eal_init(const char *lcores, unsigned mem_mb, bool verbose)
 
 	snprintf(mem, sizeof(mem), "%u", mem_mb);
 	snprintf(lc, sizeof(lc), "%s", lcores);
+	/* hugepages, as DPDK is deployed, when enough are free (fewer TLB
+	 * misses on mbufs, flows and streams); else 4 KB pages */
+	bt_eal_huge = bt_huge_free_mb() >= mem_mb + 256;
 	argv[argc++] = "sluice-bench";
 	argv[argc++] = "--lcores";
 	argv[argc++] = lc;
-	argv[argc++] = "--no-huge";
+	argv[argc++] = bt_eal_huge ? "--in-memory" : "--no-huge";
+	if (bt_eal_huge)   /* no device DMA here: pools in few large chunks */
+		argv[argc++] = "--iova-mode=va";
 	argv[argc++] = "--no-pci";
 	argv[argc++] = "--no-shconf";
 	argv[argc++] = "--no-telemetry";

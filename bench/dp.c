@@ -100,8 +100,8 @@ static void add_chunk(struct rte_mempool *mp, void *opaque, struct rte_mempool_m
 	if (g->nchunks < BT_MAXCHUNKS) {
 		g->chunk_lo[g->nchunks] = (uintptr_t)h->addr;
 		g->chunk_hi[g->nchunks] = (uintptr_t)h->addr + h->len;
-		g->nchunks++;
 	}
+	g->nchunks++;
 }
 
 int bt_rig_setup(struct bt_rig *g, const struct bt_traffic *t, unsigned nq, bool loopback,
@@ -159,6 +159,12 @@ int bt_rig_setup(struct bt_rig *g, const struct bt_traffic *t, unsigned nq, bool
 	for (int c = 0; c < 5; c++)
 		if (g->mb.pool[c])
 			rte_mempool_mem_iter(g->mb.pool[c], add_chunk, g);
+	if (g->nchunks > BT_MAXCHUNKS) {
+		/* ours() would take some of ours for the workers' own */
+		fprintf(stderr, "sluice-bench: the frame pools are in %u pieces (at most %u)\n",
+			g->nchunks, BT_MAXCHUNKS);
+		return -E2BIG;
+	}
 	for (unsigned q = 0; q < nq; q++) {
 		if (g->qn[q] && g->qn[q] < BT_RX_RING_PACED + 4 * SL_BURST) {
 			fprintf(stderr, "sluice-bench: %u frames per queue: too few to replay "

@@ -120,13 +120,16 @@ static void header(json_object *r, FILE *f)
 	fprintf(f, "sluice-bench %s run, %s, git %.12s%s\n", bt_jstr(r, "mode"), bt_jstr(r, "date"),
 		bt_jstr(r, "git.revision"), jget(r, "git.dirty") &&
 		json_object_get_boolean(jget(r, "git.dirty")) ? " (dirty)" : "");
-	fprintf(f, "machine: %s, %s cpus%s, %s GB, kernel %s, %s, Hyperscan %s, %s build\n\n",
+	fprintf(f, "machine: %s, %s cpus%s, %s GB, kernel %s, %s, Hyperscan %s, %s build, %s\n\n",
 		bt_jstr(r, "machine.cpu"), fnum(bt_jnum(r, "machine.cpus"), 0),
 		jget(r, "machine.virtualized") &&
 		json_object_get_boolean(jget(r, "machine.virtualized")) ? " (VM)" : "",
 		fnum(bt_jnum(r, "machine.memory_gb"), 0), bt_jstr(r, "machine.kernel"),
 		bt_jstr(r, "machine.dpdk"), bt_jstr(r, "machine.hyperscan"),
-		bt_jstr(r, "machine.buildtype"));
+		bt_jstr(r, "machine.buildtype"),
+		bt_jnum(r, "machine.hugepages_free_mb") > 0 ? "hugepages" :
+		jget(r, "machine.hugepages_free_mb") ? "4 KB pages (no hugepages)" :
+		"4 KB pages");
 }
 
 static void goals(json_object *r, FILE *f)
@@ -208,6 +211,19 @@ static void dataplane(json_object *r, FILE *f)
 			fnum(bt_jnum(x, "cycles_per_pkt.median"), 0));
 	}
 	fprintf(f, "\n");
+	a = jget(r, "figures.forward_rounds");
+	if (arr_len(a) == 0)
+		return;
+	fprintf(f, "Forward-only against %s in alternating rounds (the table shows the first):",
+		strcmp(bt_jstr(r, "forward_ratio_vs"), "dpdk-testpmd") == 0 ? "testpmd" :
+		"the rx/tx loop");
+	for (size_t i = 0; i < arr_len(a); i++) {
+		json_object *x = json_object_array_get_idx(a, i);
+
+		fprintf(f, "%s %s (%s vs %s Mpps)", i ? "," : "", fnum(bt_jnum(x, "ratio"), 2),
+			fnum(bt_jnum(x, "sluice_mpps"), 0), fnum(bt_jnum(x, "reference_mpps"), 0));
+	}
+	fprintf(f, "; median %s.\n\n", fnum(bt_jnum(r, "forward_ratio"), 2));
 }
 
 static void scaling(json_object *r, FILE *f)
