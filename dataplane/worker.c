@@ -1165,8 +1165,8 @@ overload:
 /* The worker is behind on this queue (see rx_behind): no inspection.
  * Verdicts already taken still hold (blocked flows stay dropped, cleared
  * flows pass); the rest is forwarded uninspected (fail-open) or dropped
- * (fail-closed), and counted. */
-/* fk: the flow key of a whole TCP/UDP datagram, else NULL */
+ * (fail-closed), and counted. fk: the flow key of a whole TCP/UDP
+ * datagram, else NULL. */
 static int shed_frame(struct sl_worker *w, const struct fkey *fk)
 {
 	if (fk != NULL) {
@@ -1224,20 +1224,26 @@ static inline void prefetch_frame(struct rte_mbuf *m)
 	rte_prefetch0(d + RTE_CACHE_LINE_SIZE);
 }
 
+/* a->p as decoded (a->rc): its flow key if it is a whole TCP/UDP datagram */
+static inline void key_decoded(struct ahead *a)
+{
+	a->keyed = a->rc == SL_DEC_OK && !a->p.is_frag &&
+		   (a->p.l4proto == SL_PROTO_TCP || a->p.l4proto == SL_PROTO_UDP);
+	if (a->keyed)
+		fkey_make(&a->p, &a->fk);
+}
+
 static void decode_ahead(struct sl_worker *w, struct rte_mbuf *m, struct ahead *a)
 {
-	a->keyed = false;
 	if (SL_UNLIKELY(m->nb_segs != 1)) {
 		a->rc = AHEAD_LATER;
+		a->keyed = false;
 		return;
 	}
 	a->rc = sl_decode(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_pkt_len(m), &a->p);
-	if (a->rc == SL_DEC_OK && !a->p.is_frag &&
-	    (a->p.l4proto == SL_PROTO_TCP || a->p.l4proto == SL_PROTO_UDP)) {
-		fkey_make(&a->p, &a->fk);
+	key_decoded(a);
+	if (a->keyed)
 		sl_flow_hint_prefetch(w, a->fk.sig);
-		a->keyed = true;
-	}
 }
 
 /* Packet m at its turn: a->p decoded ahead (or not yet). */
@@ -1247,18 +1253,19 @@ static void process_one(struct sl_worker *w, struct sl_snapshot *s, struct rte_m
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
 	uint32_t len = rte_pktmbuf_pkt_len(m);
 	const struct fkey *fk;
-	int rc = a->rc, v;
+	int rc, v;
 
 	w->st.rx_pkts++;
 	w->st.rx_bytes += len;
 	w->port_rx[port]++;
-	if (SL_UNLIKELY(rc == AHEAD_LATER)) {
+	if (SL_UNLIKELY(a->rc == AHEAD_LATER)) {
 		if (len > sizeof(w->linbuf))
 			len = sizeof(w->linbuf);
 		frame = rte_pktmbuf_read(m, 0, len, w->linbuf);
-		rc = sl_decode(frame, len, &a->p);
-		a->keyed = false;
+		a->rc = sl_decode(frame, len, &a->p);
+		key_decoded(a);
 	}
+	rc = a->rc;
 	fk = a->keyed ? &a->fk : NULL;
 	if (SL_UNLIKELY(rc != SL_DEC_OK)) {
 		if (rc == SL_DEC_NOT_IP) {
@@ -1271,13 +1278,6 @@ static void process_one(struct sl_worker *w, struct sl_snapshot *s, struct rte_m
 				w->st.drop_malformed++;
 		}
 	} else if (SL_UNLIKELY(w->shed)) {
-		struct fkey here;
-
-		if (fk == NULL && !a->p.is_frag &&
-		    (a->p.l4proto == SL_PROTO_TCP || a->p.l4proto == SL_PROTO_UDP)) {
-			fkey_make(&a->p, &here);
-			fk = &here;
-		}
 		v = shed_frame(w, fk);
 	} else if (SL_UNLIKELY(a->p.is_frag)) {
 		v = process_fragment(w, s, m, &a->p, port);
