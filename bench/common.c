@@ -1,7 +1,7 @@
 /* Helpers shared by the benchmark children: statistics over repeated
- * windows, EAL start-up (hugepages when the system has them free), mbufs pre-filled from a traffic
- * set, the dataplane configuration sized for it, and the dataplane's
- * counters as JSON. */
+ * windows, EAL start-up (on hugepages when the system has them free),
+ * mbufs pre-filled from a traffic set, the dataplane configuration sized
+ * for it, and the dataplane's counters as JSON. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
