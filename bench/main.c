@@ -608,6 +608,7 @@ static json_object *run_testpmd(struct ctx *x, unsigned periods)
 	json_object *r;
 	pid_t pid;
 	int fds[2];
+	bool huge;
 
 	if (x->cpus)
 		sscanf(x->cpus, "%u,%u", &mcpu, &wcpu);
@@ -622,6 +623,7 @@ static json_object *run_testpmd(struct ctx *x, unsigned periods)
 		}
 		free(w);
 	}
+	huge = bt_huge_free_mb() >= 512 + 256;
 	if (pipe(fds) < 0)
 		return NULL;
 	pid = fork();
@@ -635,11 +637,16 @@ static json_object *run_testpmd(struct ctx *x, unsigned periods)
 			bt_boost();
 		dup2(fds[1], 1);
 		close(fds[0]);
-		execlp(x->testpmd, x->testpmd, "--no-huge", "--no-pci", "--no-shconf",
-		       "--no-telemetry", "-m", "512", "--lcores", lc, "--vdev", "net_ring0",
-		       "--vdev", "net_ring1", "--log-level=*:error", "--", "--forward-mode=io",
-		       "--tx-first", "--stats-period", "1", "--total-num-mbufs=8192",
-		       "--nb-cores=1", "--burst=32", (char *)NULL);
+		/* memory as sluice's children get it (bt_eal_init) */
+		char *av[] = { (char *)x->testpmd,
+			       huge ? "--in-memory" : "--no-huge",
+			       huge ? "--iova-mode=va" : "--no-shconf",
+			       "--no-pci", "--no-telemetry", "-m", "512", "--lcores", lc,
+			       "--vdev", "net_ring0", "--vdev", "net_ring1", "--log-level=*:error",
+			       "--", "--forward-mode=io", "--tx-first", "--stats-period", "1",
+			       "--total-num-mbufs=8192", "--nb-cores=1", "--burst=32", NULL };
+
+		execvp(x->testpmd, av);
 		_exit(127);
 	}
 	close(fds[1]);
@@ -675,9 +682,12 @@ static json_object *run_testpmd(struct ctx *x, unsigned periods)
 	r = json_object_new_object();
 	json_object_object_add(r, "mpps", bt_stat_json(&st));
 	json_object_object_add(r, "mpps_per_worker", bt_stat_json(&st));
-	json_object_object_add(r, "command", json_object_new_string(
+	json_object_object_add(r, "command", json_object_new_string(huge ?
+		"dpdk-testpmd --in-memory --iova-mode=va --no-pci --vdev net_ring0 --vdev net_ring1 "
+		"-- --forward-mode=io --tx-first --burst=32 --nb-cores=1 --stats-period 1" :
 		"dpdk-testpmd --no-huge --no-pci --vdev net_ring0 --vdev net_ring1 -- "
 		"--forward-mode=io --tx-first --burst=32 --nb-cores=1 --stats-period 1"));
+	json_object_object_add(r, "hugepages", json_object_new_boolean(huge));
 	fprintf(stderr, "sluice-bench: [dataplane] dpdk-testpmd io: %.2f Mpps\n", st.med);
 	return r;
 }
