@@ -1451,6 +1451,18 @@ static void forward_burst(struct sl_worker *w, struct rte_mbuf **pkts, uint16_t 
 /* bypass polls between two reads of the TSC (see sl_worker_main) */
 #define TSC_EVERY 16
 
+/* Read the TSC; the time since the last read (*mark) counts busy if
+ * `busy`. Returns the TSC, now the mark. */
+static inline uint64_t tsc_mark(struct sl_worker *w, uint64_t *mark, bool busy)
+{
+	uint64_t t = rte_rdtsc();
+
+	if (busy)
+		w->st.busy_tsc += t - *mark;
+	*mark = t;
+	return t;
+}
+
 int sl_worker_main(void *arg)
 {
 	struct sl_worker *w = arg;
@@ -1482,13 +1494,9 @@ int sl_worker_main(void *arg)
 		if (got)
 			w->st.bursts++;
 		if (!bypass || flows || got == 0 || ++unread >= TSC_EVERY) {
-			uint64_t t0 = rte_rdtsc();
-
-			if (got)
-				w->st.busy_tsc += t0 - t_mark;
-			t_mark = t0;
+			/* a bypass without flows does not use now_tsc */
+			w->now_tsc = tsc_mark(w, &t_mark, got != 0);
 			unread = 0;
-			w->now_tsc = t0;   /* a bypass without flows does not use it */
 		}
 		got = 0;
 		if (!bypass || flows) {
@@ -1540,10 +1548,7 @@ int sl_worker_main(void *arg)
 		if (got == 0 && unread != 0) {
 			/* the end of a run of bypass polls (this idle one's
 			 * receive attempts count with it) */
-			uint64_t t1 = rte_rdtsc();
-
-			w->st.busy_tsc += t1 - t_mark;
-			t_mark = t1;
+			tsc_mark(w, &t_mark, true);
 			unread = 0;
 		}
 		if (got == 0 && cf->idle_sleep_us)
