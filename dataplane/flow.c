@@ -153,22 +153,15 @@ static void lru_append(struct sl_worker *w, struct sl_flow *f)
  * than one slack after it, so timeouts and eviction (which look at the
  * head) act at most 1/16 s late. Stamps count TSC >> SL_LRU_SHIFT (about a
  * millisecond; 32 bits wrap after weeks, and only differences are used). */
-#define SL_LRU_SHIFT 20
-
 static inline uint32_t lru_now(const struct sl_worker *w)
 {
 	return (uint32_t)(w->now_tsc >> SL_LRU_SHIFT);
 }
 
-void sl_flow_touch(struct sl_worker *w, struct sl_flow *f)
+/* sl_flow_touch's slow part: the flow goes to the LRU tail */
+void sl_flow_lru_move(struct sl_worker *w, struct sl_flow *f)
 {
-	uint32_t now = lru_now(w);
-
-	f->last_tsc = w->now_tsc;
-	if (now - f->lru_stamp <= (uint32_t)((sl_dp.tsc_hz >> 4) >> SL_LRU_SHIFT) ||
-	    w->lru_tail == flow_idx(w, f))
-		return;
-	f->lru_stamp = now;
+	f->lru_stamp = lru_now(w);
 	lru_unlink(w, f);
 	lru_append(w, f);
 }
@@ -186,33 +179,19 @@ void sl_flow_release(struct sl_worker *w, struct sl_flow *f)
 	w->st.flows_active--;
 }
 
-/* The hint: slot (sig & hint_mask) holds the position of the flow last
- * found or made with a hash ending in those bits, or SL_NONE. A hit whose
- * entry holds the same key skips rte_hash (its bucket and key store, two
- * dependent misses); a released entry's key has family 0, which no packet's
- * key has. Anything else asks rte_hash, the authority, and the slot learns
- * its answer. */
-static inline bool key_eq(const struct sl_flow_key *x, const struct sl_flow_key *y)
-{
-	uint64_t a[5], b[5];
+_Static_assert(sizeof(struct sl_flow_key) == 5 * sizeof(uint64_t),
+	       "sl_flow_key_eq compares 40 bytes");
 
-	memcpy(a, x, sizeof(a));
-	memcpy(b, y, sizeof(b));
-	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
-		(a[4] ^ b[4])) == 0;
-}
-_Static_assert(sizeof(struct sl_flow_key) == 5 * sizeof(uint64_t), "key_eq compares 40 bytes");
-
-struct sl_flow *sl_flow_lookup_or_create(struct sl_worker *w, const struct sl_flow_key *k,
-					 hash_sig_t sig, int *created)
+/* sl_flow_lookup_or_create (sluice.h) when the hint slot does not name the
+ * flow: rte_hash, the authority, and the slot learns its answer. */
+struct sl_flow *sl_flow_lookup_slow(struct sl_worker *w, const struct sl_flow_key *k,
+				    hash_sig_t sig, int *created)
 {
 	uint32_t *hint = &w->flow_hint[sig & w->hint_mask];
 	int32_t pos;
 	struct sl_flow *f;
 
 	*created = 0;
-	if (*hint < w->nflows && key_eq(&w->flows[*hint].key, k))
-		return &w->flows[*hint];
 	pos = rte_hash_lookup_with_hash(w->flow_hash, k, sig);
 	if (pos >= 0) {
 		*hint = (uint32_t)pos;

@@ -380,8 +380,9 @@ RTE_DECLARE_PER_LCORE(int, sl_worker_idx);
 int sl_flows_init(struct sl_worker *w, uint32_t n);
 void sl_flows_free(struct sl_worker *w);
 void sl_flow_key_make(const struct sl_pkt *p, struct sl_flow_key *k, int *from_a);
-struct sl_flow *sl_flow_lookup_or_create(struct sl_worker *w, const struct sl_flow_key *k,
-					 hash_sig_t sig, int *created);
+struct sl_flow *sl_flow_lookup_slow(struct sl_worker *w, const struct sl_flow_key *k,
+				    hash_sig_t sig, int *created);
+void sl_flow_lru_move(struct sl_worker *w, struct sl_flow *f);
 
 /* The flow table's hash: CRC32-C over the key's five 8-byte words from
  * SL_FLOW_HASH_INIT, which is what rte_hash_crc(k, 40, SL_FLOW_HASH_INIT),
@@ -394,8 +395,15 @@ static inline hash_sig_t sl_flow_hash(const struct sl_flow_key *k)
 	uint32_t h = SL_FLOW_HASH_INIT;
 
 	memcpy(w, k, sizeof(w));
+#ifdef RTE_ARCH_X86_64
+	/* DPDK requires SSE4.2 on x86; rte_hash_crc_8byte would test which
+	 * CRC to use on every call */
+	for (int i = 0; i < 5; i++)
+		h = crc32c_sse42_u64(w[i], h);
+#else
 	for (int i = 0; i < 5; i++)
 		h = rte_hash_crc_8byte(w[i], h);
+#endif
 	return h;
 }
 
@@ -419,7 +427,52 @@ static inline void sl_flow_prefetch(const struct sl_worker *w, hash_sig_t sig)
 	}
 }
 
-void sl_flow_touch(struct sl_worker *w, struct sl_flow *f);
+/* The hint: slot (sig & hint_mask) holds the position of the flow last
+ * found or made with a hash ending in those bits, or SL_NONE. A hit whose
+ * entry holds the same key skips rte_hash (its bucket and key store, two
+ * dependent misses); a released entry's key has family 0, which no packet's
+ * key has. Anything else asks rte_hash, the authority, and the slot learns
+ * its answer (sl_flow_lookup_slow, flow.c). */
+static inline bool sl_flow_key_eq(const struct sl_flow_key *x, const struct sl_flow_key *y)
+{
+	uint64_t a[5], b[5];
+
+	memcpy(a, x, sizeof(a));
+	memcpy(b, y, sizeof(b));
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) |
+		(a[4] ^ b[4])) == 0;
+}
+
+/* The flow of key k (hash sig), made if new (*created 1); NULL when the
+ * table is full. */
+static inline struct sl_flow *sl_flow_lookup_or_create(struct sl_worker *w,
+						       const struct sl_flow_key *k,
+						       hash_sig_t sig, int *created)
+{
+	uint32_t i = w->flow_hint[sig & w->hint_mask];
+
+	*created = 0;
+	if (SL_LIKELY(i < w->nflows && sl_flow_key_eq(&w->flows[i].key, k)))
+		return &w->flows[i];
+	return sl_flow_lookup_slow(w, k, sig, created);
+}
+
+/* LRU stamps count TSC >> SL_LRU_SHIFT (about a millisecond); see flow.c */
+#define SL_LRU_SHIFT 20
+
+/* A packet of flow f: its last-seen time, and its place at the LRU tail,
+ * moved there at most once per 1/16 s (flow.c explains why). */
+static inline void sl_flow_touch(struct sl_worker *w, struct sl_flow *f)
+{
+	uint32_t now = (uint32_t)(w->now_tsc >> SL_LRU_SHIFT);
+
+	f->last_tsc = w->now_tsc;
+	if (now - f->lru_stamp <= (uint32_t)((sl_dp.tsc_hz >> 4) >> SL_LRU_SHIFT) ||
+	    w->lru_tail == (uint32_t)(f - w->flows))
+		return;
+	sl_flow_lru_move(w, f);
+}
+
 void sl_flow_release(struct sl_worker *w, struct sl_flow *f);
 struct sl_flow *sl_flow_lru_head(struct sl_worker *w);
 

@@ -496,7 +496,19 @@ static int on_stream(void *ctx, const uint8_t *data, uint32_t len, uint64_t off,
 
 /* ---- injection ---------------------------------------------------------- */
 
-static void tx_enqueue(struct sl_worker *w, uint16_t port, struct rte_mbuf *m)
+/* A full tx buffer goes out; what the port does not take is freed. */
+static __rte_noinline void tx_send(struct sl_worker *w, uint16_t port, struct sl_tx *t)
+{
+	uint16_t sent = rte_eth_tx_burst(port, w->idx, t->m, t->n);
+
+	for (uint16_t i = sent; i < t->n; i++) {
+		rte_pktmbuf_free(t->m[i]);
+		w->st.tx_fail++;
+	}
+	t->n = 0;
+}
+
+static inline void tx_enqueue(struct sl_worker *w, uint16_t port, struct rte_mbuf *m)
 {
 	struct sl_tx *t = &w->tx[port];
 
@@ -504,16 +516,8 @@ static void tx_enqueue(struct sl_worker *w, uint16_t port, struct rte_mbuf *m)
 		rte_pktmbuf_free(m);
 		return;
 	}
-
-	if (t->n == SL_TX_BURST) {
-		uint16_t sent = rte_eth_tx_burst(port, w->idx, t->m, t->n);
-
-		for (uint16_t i = sent; i < t->n; i++) {
-			rte_pktmbuf_free(t->m[i]);
-			w->st.tx_fail++;
-		}
-		t->n = 0;
-	}
+	if (SL_UNLIKELY(t->n == SL_TX_BURST))
+		tx_send(w, port, t);
 	t->m[t->n++] = m;
 }
 
@@ -698,6 +702,15 @@ static int apply_verdict(struct pkt_ctx *c)
 		inject_rst(c, SL_CRAFT_FORWARD);
 	}
 	return V_DROP;
+}
+
+/* The usual packet: no rule matched, no candidate to settle, no
+ * overload drop; everything else through apply_verdict. */
+static inline int verdict_of(struct pkt_ctx *c)
+{
+	if (SL_LIKELY(c->vrule < 0 && c->cs == NULL && !c->overload_drop))
+		return V_FORWARD;
+	return apply_verdict(c);
 }
 
 /* ---- flows -------------------------------------------------------------- */
@@ -946,7 +959,7 @@ static int process_udp(struct pkt_ctx *c)
 			f->depth_done |= 1u << d;
 		f->half[d].delivered += p->payload_len;
 	}
-	return apply_verdict(c);
+	return verdict_of(c);
 }
 
 static int process_tcp(struct pkt_ctx *c)
@@ -977,14 +990,17 @@ static int process_tcp(struct pkt_ctx *c)
 			overload_hit(c);
 		}
 	}
-	if ((p->tcp_flags & SL_TCP_ACK) && f->state == SL_FLOW_INSPECT && !verdict_final(c)) {
-		/* the peer's data before this ACK that we never saw is lost to us */
+	if ((p->tcp_flags & SL_TCP_ACK) && f->state == SL_FLOW_INSPECT && !verdict_final(c) &&
+	    !sl_seq_leq(p->ack, f->half[!d].next_seq)) {
+		/* the peer's data before this ACK that we never saw is lost to us
+		 * (the test above is sl_tcp_half_ack's own first one, without
+		 * the call for the usual ACK of what we have) */
 		c->cdir = (uint8_t)!d;
 		sl_tcp_half_ack(&f->half[!d], &w->seg_pool, p->ack, on_stream, c);
 	}
 	if (p->tcp_flags & (SL_TCP_FIN | SL_TCP_RST))
 		f->closing = 1;
-	return apply_verdict(c);
+	return verdict_of(c);
 }
 
 /* Inspect one decoded frame and decide what happens to mbuf m. fk: the
@@ -1199,8 +1215,8 @@ static int shed_frame(struct sl_worker *w, const struct fkey *fk)
  * the packet it belongs to; ahead, they overlap with inspection. Only the
  * decode and the key are computed ahead (functions of the frame alone);
  * every lookup and decision is taken in order, at the packet's turn. */
-#define AHEAD_MBUF  6
-#define AHEAD_FRAME 4
+#define AHEAD_MBUF  10
+#define AHEAD_FRAME 6
 #define AHEAD_KEY   2
 #define AHEAD_SLOTS 4           /* power of 2 > AHEAD_KEY */
 
