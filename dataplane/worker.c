@@ -449,9 +449,10 @@ static void scan_payload(struct pkt_ctx *c, const uint8_t *data, uint32_t len,
 	}
 	if (off + len > depth)
 		len = (uint32_t)(depth - off);
-	content_origin(c, &org);
 	if (scan_stream(c->s, w, &f->ps[d], data, len, &hs) < 0)
 		overload_hit(c);
+	if (hs.n || cand_open(c))
+		content_origin(c, &org);   /* only what a hit needs */
 	if (hs.n)
 		handle_hits(c, &hs, &org, data, len, off, len);
 	if (cand_open(c) && scan_stream(c->cs, w, &f->cps[d], data, len, &hs) == 0)
