@@ -409,15 +409,18 @@ static int on_field(void *ctx, const struct sl_app_field *fl)
 	if (fl->field == SL_FIELD_DNS) {
 		c->dns_msg = fl->msg;
 		c->dns_len = fl->msg_len;
-	} else if (fl->field == SL_FIELD_URL) {
+	}
+	match_field(c->s, c->w, fl, &hs);
+	/* what only a hit needs: the origin, and a URL's text for the record */
+	if (hs.n || cand_open(c))
+		content_origin(c, &org);
+	if (hs.n && fl->field == SL_FIELD_URL) {
 		vlen = (uint32_t)snprintf(url, sizeof(url), "%.*s%.*s", (int)fl->host_len,
 					  fl->host, (int)fl->target_len, fl->target);
 		if (vlen >= sizeof(url))
 			vlen = sizeof(url) - 1;
 		val = url;
 	}
-	content_origin(c, &org);
-	match_field(c->s, c->w, fl, &hs);
 	handle_hits(c, &hs, &org, val, vlen, 0, 0);
 	if (cand_open(c)) {
 		match_field(c->cs, c->w, fl, &hs);
