@@ -115,11 +115,6 @@ void sl_flow_key_make(const struct sl_pkt *p, struct sl_flow_key *k, int *from_a
 	k->pad = 0;
 }
 
-static inline uint32_t flow_idx(const struct sl_worker *w, const struct sl_flow *f)
-{
-	return (uint32_t)(f - w->flows);
-}
-
 static void lru_unlink(struct sl_worker *w, struct sl_flow *f)
 {
 	if (f->lru_prev != SL_NONE)
@@ -135,7 +130,7 @@ static void lru_unlink(struct sl_worker *w, struct sl_flow *f)
 
 static void lru_append(struct sl_worker *w, struct sl_flow *f)
 {
-	uint32_t i = flow_idx(w, f);
+	uint32_t i = sl_flow_idx(w, f);
 
 	f->lru_next = SL_NONE;
 	f->lru_prev = w->lru_tail;

@@ -457,6 +457,12 @@ static inline struct sl_flow *sl_flow_lookup_or_create(struct sl_worker *w,
 	return sl_flow_lookup_slow(w, k, sig, created);
 }
 
+/* position of flow f in the table (and in rte_hash) */
+static inline uint32_t sl_flow_idx(const struct sl_worker *w, const struct sl_flow *f)
+{
+	return (uint32_t)(f - w->flows);
+}
+
 /* LRU stamps count TSC >> SL_LRU_SHIFT (about a millisecond); see flow.c */
 #define SL_LRU_SHIFT 20
 
@@ -468,7 +474,7 @@ static inline void sl_flow_touch(struct sl_worker *w, struct sl_flow *f)
 
 	f->last_tsc = w->now_tsc;
 	if (now - f->lru_stamp <= (uint32_t)((sl_dp.tsc_hz >> 4) >> SL_LRU_SHIFT) ||
-	    w->lru_tail == (uint32_t)(f - w->flows))
+	    w->lru_tail == sl_flow_idx(w, f))
 		return;
 	sl_flow_lru_move(w, f);
 }
