@@ -194,6 +194,9 @@ int bt_child_load(const struct bt_child_opts *o, json_object *res);
  * leaves room, else --no-huge. Sets bt_eal_huge. 0 or -errno. */
 int bt_eal_init(const char *lcores, unsigned mem_mb, bool verbose);
 unsigned bt_huge_free_mb(void);
+/* Enough free hugepages for a process of mem_mb (with 256 MB to spare):
+ * sluice's children (bt_eal_init) and testpmd decide alike. */
+bool bt_huge_fits(unsigned mem_mb);
 extern bool bt_eal_huge;
 
 /* mbufs holding a traffic set, one per frame, allocated from pools sized

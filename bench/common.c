@@ -131,6 +131,11 @@ unsigned bt_huge_free_mb(void)
 	return mounted ? (unsigned)(free_pages * kb / 1024) : 0;
 }
 
+bool bt_huge_fits(unsigned mem_mb)
+{
+	return bt_huge_free_mb() >= mem_mb + 256;
+}
+
 int bt_eal_init(const char *lcores, unsigned mem_mb, bool verbose)
 {
 	char mem[16], lc[128];
@@ -141,7 +146,7 @@ int bt_eal_init(const char *lcores, unsigned mem_mb, bool verbose)
 	snprintf(lc, sizeof(lc), "%s", lcores);
 	/* hugepages, as DPDK is deployed, when enough are free (fewer TLB
 	 * misses on mbufs, flows and streams); else 4 KB pages */
-	bt_eal_huge = bt_huge_free_mb() >= mem_mb + 256;
+	bt_eal_huge = bt_huge_fits(mem_mb);
 	argv[argc++] = "sluice-bench";
 	argv[argc++] = "--lcores";
 	argv[argc++] = lc;

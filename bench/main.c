@@ -623,7 +623,7 @@ static json_object *run_testpmd(struct ctx *x, unsigned periods)
 		}
 		free(w);
 	}
-	huge = bt_huge_free_mb() >= 512 + 256;
+	huge = bt_huge_fits(512);   /* testpmd's -m 512 */
 	if (pipe(fds) < 0)
 		return NULL;
 	pid = fork();
