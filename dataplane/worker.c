@@ -530,7 +530,8 @@ static int on_stream(void *ctx, const uint8_t *data, uint32_t len, uint64_t off,
 
 /* ---- injection ---------------------------------------------------------- */
 
-/* A full tx buffer goes out; what the port does not take is freed. */
+/* A tx buffer goes out (full, or at the end of a poll); what the port
+ * does not take is freed. */
 static __rte_noinline void tx_send(struct sl_worker *w, uint16_t port, struct sl_tx *t)
 {
 	uint16_t sent = rte_eth_tx_burst(port, w->idx, t->m, t->n);
@@ -560,16 +561,9 @@ void sl_worker_tx_flush(struct sl_worker *w)
 	for (unsigned i = 0; i < sl_dp.cfg.nports; i++) {
 		uint16_t port = sl_dp.cfg.port[i];
 		struct sl_tx *t = &w->tx[port];
-		uint16_t sent;
 
-		if (t->n == 0)
-			continue;
-		sent = rte_eth_tx_burst(port, w->idx, t->m, t->n);
-		for (uint16_t k = sent; k < t->n; k++) {
-			rte_pktmbuf_free(t->m[k]);
-			w->st.tx_fail++;
-		}
-		t->n = 0;
+		if (t->n != 0)
+			tx_send(w, port, t);
 	}
 }
 
