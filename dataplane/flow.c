@@ -147,16 +147,11 @@ static void lru_append(struct sl_worker *w, struct sl_flow *f)
  * sorted by the time of the last move, and a flow's last packet is less
  * than one slack after it, so timeouts and eviction (which look at the
  * head) act at most 1/16 s late. Stamps count TSC >> SL_LRU_SHIFT (about a
- * millisecond; 32 bits wrap after weeks, and only differences are used). */
-static inline uint32_t lru_now(const struct sl_worker *w)
-{
-	return (uint32_t)(w->now_tsc >> SL_LRU_SHIFT);
-}
-
-/* sl_flow_touch's slow part: the flow goes to the LRU tail */
+ * millisecond; 32 bits wrap after weeks, and only differences are used).
+ * This is sl_flow_touch's (sluice.h) slow part: the flow goes to the tail. */
 void sl_flow_lru_move(struct sl_worker *w, struct sl_flow *f)
 {
-	f->lru_stamp = lru_now(w);
+	f->lru_stamp = sl_lru_now(w);
 	lru_unlink(w, f);
 	lru_append(w, f);
 }
@@ -201,7 +196,7 @@ struct sl_flow *sl_flow_lookup_slow(struct sl_worker *w, const struct sl_flow_ke
 	f->key = *k;
 	f->in_use = 1;
 	f->last_tsc = w->now_tsc;
-	f->lru_stamp = lru_now(w);
+	f->lru_stamp = sl_lru_now(w);
 	f->first_ns = w->now_ns;
 	/* unique per run: nonce (16 bits) | worker (8) | sequence (40) */
 	f->id = (sl_dp.run_nonce << 48) | ((uint64_t)w->idx << 40) |

@@ -466,11 +466,16 @@ static inline uint32_t sl_flow_idx(const struct sl_worker *w, const struct sl_fl
 /* LRU stamps count TSC >> SL_LRU_SHIFT (about a millisecond); see flow.c */
 #define SL_LRU_SHIFT 20
 
+static inline uint32_t sl_lru_now(const struct sl_worker *w)
+{
+	return (uint32_t)(w->now_tsc >> SL_LRU_SHIFT);
+}
+
 /* A packet of flow f: its last-seen time, and its place at the LRU tail,
  * moved there at most once per 1/16 s (flow.c explains why). */
 static inline void sl_flow_touch(struct sl_worker *w, struct sl_flow *f)
 {
-	uint32_t now = (uint32_t)(w->now_tsc >> SL_LRU_SHIFT);
+	uint32_t now = sl_lru_now(w);
 
 	f->last_tsc = w->now_tsc;
 	if (now - f->lru_stamp <= (uint32_t)((sl_dp.tsc_hz >> 4) >> SL_LRU_SHIFT) ||
