@@ -67,54 +67,6 @@ void sl_flows_free(struct sl_worker *w)
 	w->flow_hint = NULL;
 }
 
-/* Addresses as two big-endian words: comparing them is memcmp's order over
- * the 16 bytes (an IPv4 address is zero past its 4 bytes, so this is also
- * memcmp's order over those). */
-static inline int addr_cmp(const struct sl_addr *x, const struct sl_addr *y)
-{
-	uint64_t a0, a1, b0, b1;
-
-	memcpy(&a0, x->b, 8);
-	memcpy(&a1, x->b + 8, 8);
-	memcpy(&b0, y->b, 8);
-	memcpy(&b1, y->b + 8, 8);
-	a0 = rte_be_to_cpu_64(a0);
-	b0 = rte_be_to_cpu_64(b0);
-	if (a0 != b0)
-		return a0 < b0 ? -1 : 1;
-	a1 = rte_be_to_cpu_64(a1);
-	b1 = rte_be_to_cpu_64(b1);
-	return a1 < b1 ? -1 : a1 > b1;
-}
-
-/* every byte of a key is written below: there is no padding to clear */
-_Static_assert(sizeof(struct sl_flow_key) == 16 + 16 + 2 + 2 + 1 + 1 + 2,
-	       "struct sl_flow_key has padding");
-
-/* Straight-line: no memcmp/memset calls, whole-word copies (this runs for
- * every packet). */
-void sl_flow_key_make(const struct sl_pkt *p, struct sl_flow_key *k, int *from_a)
-{
-	int cmp = addr_cmp(&p->src, &p->dst);
-	const struct sl_addr *lo = &p->src, *hi = &p->dst;
-
-	if (cmp == 0)
-		cmp = (int)p->sport - (int)p->dport;
-	*from_a = cmp <= 0;
-	if (cmp > 0) {
-		lo = &p->dst;
-		hi = &p->src;
-	}
-	/* all 16 bytes: an IPv4 address is zero past its 4 (struct sl_addr) */
-	memcpy(k->a, lo->b, 16);
-	memcpy(k->b, hi->b, 16);
-	k->pa = cmp <= 0 ? p->sport : p->dport;
-	k->pb = cmp <= 0 ? p->dport : p->sport;
-	k->proto = p->l4proto;
-	k->family = p->ipver;
-	k->pad = 0;
-}
-
 static void lru_unlink(struct sl_worker *w, struct sl_flow *f)
 {
 	if (f->lru_prev != SL_NONE)
