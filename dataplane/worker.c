@@ -1234,16 +1234,17 @@ static int shed_frame(struct sl_worker *w, const struct fkey *fk)
 }
 
 /* The pipeline of sl_worker_process: while packet i is inspected, packet
- * i + 1's flow entry (named by its hint slot), i + 2's hint slot (it is
- * decoded and keyed), i + 4's frame and i + 6's mbuf header are on their
+ * i + 2's flow entry (named by its hint slot), i + 4's hint slot (it is
+ * decoded and keyed), i + 8's frame and i + 12's mbuf header are on their
  * way into the cache. Each of these is a miss that would otherwise stall
  * the packet it belongs to; ahead, they overlap with inspection. Only the
  * decode and the key are computed ahead (functions of the frame alone);
  * every lookup and decision is taken in order, at the packet's turn. */
-#define AHEAD_MBUF  10
-#define AHEAD_FRAME 6
-#define AHEAD_KEY   2
-#define AHEAD_SLOTS 4           /* power of 2 > AHEAD_KEY */
+#define AHEAD_MBUF  12
+#define AHEAD_FRAME 8
+#define AHEAD_KEY   4
+#define AHEAD_ENTRY 2
+#define AHEAD_SLOTS 8           /* power of 2 > AHEAD_KEY */
 
 struct ahead {
 	struct sl_pkt p;
@@ -1287,18 +1288,15 @@ static void decode_ahead(struct sl_worker *w, struct rte_mbuf *m, struct ahead *
 		sl_flow_hint_prefetch(w, a->fk.sig);
 }
 
-/* Packet m at its turn: a->p decoded ahead (or not yet). */
-static void process_one(struct sl_worker *w, struct sl_snapshot *s, struct rte_mbuf *m,
-			struct ahead *a, uint16_t port, uint16_t out)
+/* Packet m (len bytes) at its turn: a->p decoded ahead (or not yet).
+ * Sends or frees it; returns whether it was forwarded (the caller counts). */
+static bool process_one(struct sl_worker *w, struct sl_snapshot *s, struct rte_mbuf *m,
+			uint32_t len, struct ahead *a, uint16_t port, uint16_t out)
 {
 	const uint8_t *frame = rte_pktmbuf_mtod(m, const uint8_t *);
-	uint32_t len = rte_pktmbuf_pkt_len(m);
 	const struct fkey *fk;
 	int rc, v;
 
-	w->st.rx_pkts++;
-	w->st.rx_bytes += len;
-	w->port_rx[port]++;
 	if (SL_UNLIKELY(a->rc == AHEAD_LATER)) {
 		if (len > sizeof(w->linbuf))
 			len = sizeof(w->linbuf);
@@ -1326,14 +1324,11 @@ static void process_one(struct sl_worker *w, struct sl_snapshot *s, struct rte_m
 		v = process_frame(w, s, m, frame, len, &a->p, fk, port);
 	}
 	if (v == V_FORWARD) {
-		w->st.tx_pkts++;
-		w->st.tx_bytes += len;
-		w->port_tx[out]++;
 		tx_enqueue(w, out, m);
-	} else {
-		w->port_drop[port]++;
-		rte_pktmbuf_free(m);
+		return true;
 	}
+	rte_pktmbuf_free(m);
+	return false;
 }
 
 void sl_worker_process(struct sl_worker *w, struct sl_snapshot *s,
@@ -1341,7 +1336,8 @@ void sl_worker_process(struct sl_worker *w, struct sl_snapshot *s,
 {
 	struct ahead ah[AHEAD_SLOTS];
 	uint16_t out = peer_of(port);
-	uint16_t i;
+	uint64_t rx_bytes = 0, tx_bytes = 0;
+	uint16_t i, fwd = 0;
 
 	/* fill the pipeline (the first packets wait for their misses) */
 	for (i = 0; i < n && i < AHEAD_MBUF; i++)
@@ -1350,8 +1346,11 @@ void sl_worker_process(struct sl_worker *w, struct sl_snapshot *s,
 		prefetch_frame(pkts[i]);
 	for (i = 0; i < n && i < AHEAD_KEY; i++)
 		decode_ahead(w, pkts[i], &ah[i]);
+	for (i = 0; i < n && i < AHEAD_ENTRY; i++)
+		if (ah[i].keyed)
+			sl_flow_prefetch(w, ah[i].fk.sig);
 	for (i = 0; i < n; i++) {
-		struct ahead *next = &ah[(i + 1) % AHEAD_SLOTS];
+		struct ahead *next = &ah[(i + AHEAD_ENTRY) % AHEAD_SLOTS];
 
 		if (i + AHEAD_MBUF < n)
 			rte_prefetch0(pkts[i + AHEAD_MBUF]);
@@ -1359,10 +1358,26 @@ void sl_worker_process(struct sl_worker *w, struct sl_snapshot *s,
 			prefetch_frame(pkts[i + AHEAD_FRAME]);
 		if (i + AHEAD_KEY < n)
 			decode_ahead(w, pkts[i + AHEAD_KEY], &ah[(i + AHEAD_KEY) % AHEAD_SLOTS]);
-		if (i + 1 < n && next->keyed)
+		if (i + AHEAD_ENTRY < n && next->keyed)
 			sl_flow_prefetch(w, next->fk.sig);
-		process_one(w, s, pkts[i], &ah[i % AHEAD_SLOTS], port, out);
+		{
+			uint32_t len = rte_pktmbuf_pkt_len(pkts[i]);
+
+			rx_bytes += len;
+			if (process_one(w, s, pkts[i], len, &ah[i % AHEAD_SLOTS], port, out)) {
+				fwd++;
+				tx_bytes += len;
+			}
+		}
 	}
+	/* counted per burst, not per packet */
+	w->st.rx_pkts += n;
+	w->st.rx_bytes += rx_bytes;
+	w->port_rx[port] += n;
+	w->st.tx_pkts += fwd;
+	w->st.tx_bytes += tx_bytes;
+	w->port_tx[out] += fwd;
+	w->port_drop[port] += n - fwd;
 }
 
 /* ---- requests from main ---------------------------------------------------- */
