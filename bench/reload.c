@@ -80,11 +80,14 @@ static double swap_win[MAX_SWAPS][2];     /* a publish and SWAP_WINDOW_S after *
 static double compile_win[MAX_SWAPS][2];  /* a compile, start to end */
 static unsigned nswaps, ncompiles;
 
-/* packets shed (not inspected) by 10 ms slot of the rig's loss timeline
- * (its hist_t0 and hist_slots), sampled by the main lcore */
+/* By 10 ms slot of the rig's loss timeline (its hist_t0 and hist_slots),
+ * sampled by the main lcore: packets shed (not inspected), and the
+ * workers' packets received and busy TSC cycles (what a packet cost in
+ * that slot) */
 static const struct bt_rig *shed_rig;
 static uint32_t *shed_hist;
-static uint64_t shed_last;
+static uint64_t *rx_hist, *busy_hist;
+static uint64_t shed_last, rx_last, busy_last;
 
 static void shed_sample(void)
 {
@@ -96,9 +99,14 @@ static void shed_sample(void)
 		return;
 	sl_stats_sum(&st);
 	slot = (uint64_t)((now - shed_rig->hist_t0) * 100);
-	if (slot < shed_rig->hist_slots)
+	if (slot < shed_rig->hist_slots) {
 		shed_hist[slot] += (uint32_t)(st.overload_rx - shed_last);
+		rx_hist[slot] += st.rx_pkts - rx_last;
+		busy_hist[slot] += st.busy_tsc - busy_last;
+	}
 	shed_last = st.overload_rx;
+	rx_last = st.rx_pkts;
+	busy_last = st.busy_tsc;
 }
 
 /* Does the 10 ms slot starting at t0 overlap one of the n windows? */
@@ -280,10 +288,14 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 		rc = -ENOMEM;
 	g.hist_t0 = bt_now();
 	shed_hist = calloc(g.hist_slots, sizeof(*shed_hist));
-	if (shed_hist == NULL)
+	rx_hist = calloc(g.hist_slots, sizeof(*rx_hist));
+	busy_hist = calloc(g.hist_slots, sizeof(*busy_hist));
+	if (shed_hist == NULL || rx_hist == NULL || busy_hist == NULL)
 		rc = -ENOMEM;
 	shed_rig = &g;
 	shed_last = b.st.overload_rx;   /* the reload phase starts at b */
+	rx_last = b.st.rx_pkts;
+	busy_last = b.st.busy_tsc;
 	if (rc == 0)
 		rc = main_duties(secs, paths, reloads);
 	phase_mark(&g, &c);
@@ -302,19 +314,37 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	json_object_object_add(res, "reloads", reloads);
 	{
 		uint64_t near = 0, compiling = 0, shed_near = 0, shed_compiling = 0;
+		uint64_t rx_near = 0, busy_near = 0, rx_else = 0, busy_else = 0;
 
 		for (uint32_t i = 0; i < g.hist_slots; i++) {
 			double t0 = g.hist_t0 + i * 0.01;
+			bool after_swap = in_windows(t0, swap_win, nswaps);
+			bool compile = in_windows(t0, compile_win, ncompiles);
 
-			if (in_windows(t0, swap_win, nswaps)) {
+			if (after_swap) {
 				near += g.loss_hist[i];
 				shed_near += shed_hist[i];
+				rx_near += rx_hist[i];
+				busy_near += busy_hist[i];
 			}
-			if (in_windows(t0, compile_win, ncompiles)) {
+			if (compile) {
 				compiling += g.loss_hist[i];
 				shed_compiling += shed_hist[i];
 			}
+			if (!after_swap && !compile) {
+				rx_else += rx_hist[i];
+				busy_else += busy_hist[i];
+			}
 		}
+		/* the workers' busy cycles per packet received: after a swap
+		 * (the new snapshot's first use), and away from swaps and
+		 * compiles. Below capacity a poll finds few packets, so this
+		 * also moves with how the source's packets bunch (fewer,
+		 * fuller bursts while a compile holds the source's cpu). */
+		json_object_object_add(res, "cycles_per_pkt_after_swaps",
+				       json_object_new_double(rx_near ? (double)busy_near / rx_near : 0));
+		json_object_object_add(res, "cycles_per_pkt_otherwise",
+				       json_object_new_double(rx_else ? (double)busy_else / rx_else : 0));
 		json_object_object_add(res, "lost_after_swaps", json_object_new_int64((int64_t)near));
 		json_object_object_add(res, "lost_while_compiling",
 				       json_object_new_int64((int64_t)compiling));
@@ -325,7 +355,10 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	}
 	free(g.loss_hist);
 	free(shed_hist);
+	free(rx_hist);
+	free(busy_hist);
 	shed_hist = NULL;
+	rx_hist = busy_hist = NULL;
 	json_object_object_add(res, "counters", bt_dp_counters());
 	bt_rig_free(&g);
 	bt_traffic_free(&t);

@@ -294,10 +294,17 @@ static void policy(json_object *r, FILE *f)
 			     bt_jnum(rl, "reloading.seconds"), 0),
 			fnum(bt_jnum(rl, "lost_while_compiling"), 0));
 		fprintf(f, "of the packets shed, %s within %s ms after a swap and %s while a compile "
-			"ran.\n\n",
+			"ran.",
 			fnum(bt_jnum(rl, "shed_after_swaps"), 0),
 			fnum(bt_jnum(rl, "swap_window_s") * 1000, 0),
 			fnum(bt_jnum(rl, "shed_while_compiling"), 0));
+		if (!isnan(bt_jnum(rl, "cycles_per_pkt_after_swaps")))
+			fprintf(f, " The workers' busy cycles per packet: %s within %s ms after a "
+				"swap, %s away from swaps and compiles.",
+				fnum(bt_jnum(rl, "cycles_per_pkt_after_swaps"), 0),
+				fnum(bt_jnum(rl, "swap_window_s") * 1000, 0),
+				fnum(bt_jnum(rl, "cycles_per_pkt_otherwise"), 0));
+		fprintf(f, "\n\n");
 	}
 }
 
