@@ -84,22 +84,22 @@ static unsigned nswaps, ncompiles;
  * sampled by the main lcore: packets shed (not inspected), and the
  * workers' packets received and busy TSC cycles (what a packet cost in
  * that slot) */
-static const struct bt_rig *shed_rig;
+static const struct bt_rig *slot_rig;
 static uint32_t *shed_hist;
 static uint64_t *rx_hist, *busy_hist;
 static uint64_t shed_last, rx_last, busy_last;
 
-static void shed_sample(void)
+static void slot_sample(void)
 {
 	struct sl_lcore_stats st;
 	double now = bt_now();
 	uint64_t slot;
 
-	if (shed_hist == NULL || now < shed_rig->hist_t0)
+	if (shed_hist == NULL || now < slot_rig->hist_t0)
 		return;
 	sl_stats_sum(&st);
-	slot = (uint64_t)((now - shed_rig->hist_t0) * 100);
-	if (slot < shed_rig->hist_slots) {
+	slot = (uint64_t)((now - slot_rig->hist_t0) * 100);
+	if (slot < slot_rig->hist_slots) {
 		shed_hist[slot] += (uint32_t)(st.overload_rx - shed_last);
 		rx_hist[slot] += st.rx_pkts - rx_last;
 		busy_hist[slot] += st.busy_tsc - busy_last;
@@ -128,7 +128,7 @@ static int main_duties(double secs, const char *const paths[2], json_object *rel
 	while (bt_now() < end || job != NULL) {
 		if (sl_events_drain(1024) == 0)
 			usleep(200);
-		shed_sample();
+		slot_sample();
 		if (paths && job == NULL && bt_now() >= next && bt_now() < end) {
 			job = calloc(1, sizeof(*job));
 			if (job == NULL)
@@ -292,7 +292,7 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	busy_hist = calloc(g.hist_slots, sizeof(*busy_hist));
 	if (shed_hist == NULL || rx_hist == NULL || busy_hist == NULL)
 		rc = -ENOMEM;
-	shed_rig = &g;
+	slot_rig = &g;
 	shed_last = b.st.overload_rx;   /* the reload phase starts at b */
 	rx_last = b.st.rx_pkts;
 	busy_last = b.st.busy_tsc;
