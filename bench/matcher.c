@@ -2,15 +2,22 @@
  *  - raw Hyperscan: hs_scan_stream per flow direction with the policy's
  *    stream database for TCP payload and hs_scan with its block database
  *    for UDP payload, in wire order, streams opened on first use and
- *    closed at the end of the pass (the limit), and
+ *    closed at the end of the pass (the limit),
+ *  - the floor, for reference: raw Hyperscan behind what a stateful path
+ *    cannot skip. The same scans, but each frame is decoded (sl_decode)
+ *    and its stream found by its 5-tuple in an rte_hash, as a path that
+ *    is not handed the flow index must; no tracking, no verdicts, no tx.
+ *    It must find the same matches as raw Hyperscan,
  *  - sluice's inspection path without I/O: sl_worker_process on bursts of
  *    32 (decode, flows, reassembly, field extraction, domain/URL/IP
  *    lookups, payload scan, verdicts) and the tx flush, on the main lcore
  *    as worker 0, transmitting into a ring emptied between passes.
- * Passes alternate (raw, sluice, raw, ...) after one warm-up pass of each;
+ * Passes alternate (raw, floor, sluice, raw, ...) after one warm-up pass of each;
  * between passes every flow is ended (untimed), so each pass meets the
  * traffic as new. */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -18,6 +25,8 @@
 #include <rte_cycles.h>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_per_lcore.h>
@@ -33,6 +42,11 @@ struct raw {
 	hs_stream_t **st;         /* [flow * 2 + dir] */
 	uint32_t nst;
 	uint64_t matches;
+	/* the lookup pass's: 5-tuple -> position, streams [pos * 2 + dir] */
+	struct rte_hash *h;
+	hs_stream_t **lst;
+	uint64_t fmatches;
+	uint32_t nlst;
 };
 
 static int on_raw_match(unsigned int id, unsigned long long from, unsigned long long to,
@@ -81,6 +95,100 @@ static int raw_pass(struct raw *r, const struct bt_traffic *t, const struct bt_m
 		}
 	}
 	return 0;
+}
+
+/* One pass of the floor: raw Hyperscan behind decode and a flow lookup,
+ * done the usual DPDK way: bursts of 32, mbuf headers and frames
+ * prefetched ahead, the burst's keys looked up with rte_hash_lookup_bulk
+ * (which prefetches buckets and keys), then each payload scanned. */
+static int lookup_pass(struct raw *r, const struct bt_mbufs *mb)
+{
+	const struct sl_policy *p = r->p;
+
+	for (uint32_t i = 0; i < mb->n; i += SL_BURST) {
+		uint32_t n = RTE_MIN((uint32_t)SL_BURST, mb->n - i), nk = 0;
+		struct sl_pkt pk[SL_BURST];
+		struct sl_flow_key k[SL_BURST];
+		const void *kp[SL_BURST];
+		int32_t pos[SL_BURST];
+		uint8_t idx[SL_BURST], dir[SL_BURST];
+
+		for (uint32_t j = i + SL_BURST; j < i + 2 * SL_BURST && j < mb->n; j++)
+			rte_prefetch0(mb->m[j]);
+		for (uint32_t j = 0; j < n; j++)
+			rte_prefetch0(rte_pktmbuf_mtod(mb->m[i + j], void *));
+		for (uint32_t j = 0; j < n; j++) {
+			const struct rte_mbuf *m = mb->m[i + j];
+			int from_a;
+
+			if (sl_decode(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m),
+				      &pk[j]) != SL_DEC_OK || pk[j].is_frag ||
+			    (pk[j].l4proto != SL_PROTO_TCP && pk[j].l4proto != SL_PROTO_UDP))
+				continue;
+			sl_flow_key_make(&pk[j], &k[nk], &from_a);
+			kp[nk] = &k[nk];
+			dir[nk] = (uint8_t)!from_a;
+			idx[nk++] = (uint8_t)j;
+		}
+		if (nk && rte_hash_lookup_bulk(r->h, kp, nk, pos) < 0)
+			return -EINVAL;
+		for (uint32_t q = 0; q < nk; q++) {
+			const struct sl_pkt *x = &pk[idx[q]];
+			const char *pl;
+
+			if (pos[q] < 0)
+				pos[q] = rte_hash_add_key(r->h, kp[q]);
+			if (pos[q] < 0 || (uint32_t)pos[q] * 2 + 1 >= r->nlst)
+				return -ENOSPC;
+			if (x->payload_len == 0)
+				continue;
+			pl = rte_pktmbuf_mtod_offset(mb->m[i + idx[q]], const char *, x->payload_off);
+			if (x->l4proto == SL_PROTO_TCP && p->hs_pstream) {
+				hs_stream_t **s = &r->lst[(size_t)pos[q] * 2 + dir[q]];
+
+				if (*s == NULL && hs_open_stream(p->hs_pstream, 0, s) != HS_SUCCESS)
+					return -ENOMEM;
+				if (hs_scan_stream(*s, pl, x->payload_len, 0, r->scratch,
+						   on_raw_match, &r->fmatches) != HS_SUCCESS)
+					return -EINVAL;
+			} else if (x->l4proto == SL_PROTO_UDP && p->hs_pblock) {
+				if (hs_scan(p->hs_pblock, pl, x->payload_len, 0, r->scratch,
+					    on_raw_match, &r->fmatches) != HS_SUCCESS)
+					return -EINVAL;
+			}
+		}
+	}
+	for (uint32_t i = 0; i < r->nlst; i++) {
+		if (r->lst[i]) {
+			hs_close_stream(r->lst[i], NULL, NULL, NULL);
+			r->lst[i] = NULL;
+		}
+	}
+	return 0;
+}
+
+/* Between floor passes (untimed, like end_flows): forget the flows. */
+static void lookup_end(struct raw *r)
+{
+	rte_hash_reset(r->h);
+}
+
+static int lookup_open(struct raw *r, uint32_t nflows)
+{
+	struct rte_hash_parameters hp = {
+		.name = "bt_floor",
+		.entries = nflows * 2 + 1024,
+		.key_len = sizeof(struct sl_flow_key),
+		.hash_func = rte_hash_crc,
+		.hash_func_init_val = SL_FLOW_HASH_INIT,
+		.socket_id = (int)rte_socket_id(),
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+
+	r->h = rte_hash_create(&hp);
+	r->nlst = 2 * (nflows * 2 + 1024);
+	r->lst = calloc(r->nlst, sizeof(*r->lst));
+	return r->h != NULL && r->lst != NULL ? 0 : -ENOMEM;
 }
 
 static double thread_cpu_s(void)
@@ -174,12 +282,12 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 	struct raw r = { 0 };
 	struct sink sink = { 0 };
 	char lcores[256];
-	double *rs, *ss, *ratio, *rc_s, *sc_s;
+	double *rs, *ss, *ratio, *rc_s, *sc_s, *fs, *fc_s;
 	struct bt_stat st;
 	struct sl_worker *w;
 	struct sl_snapshot *s;
 	unsigned reps = o->reps ? o->reps : 5;
-	uint64_t hz, hits0;
+	uint64_t hz, hits0, fhits0;
 	double prof_until;
 	int rc;
 
@@ -187,7 +295,7 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 	if (rc < 0)
 		return rc;
 	bt_lcores(o->cpus ? o->cpus : "1,0", 1, lcores, sizeof(lcores));
-	bt_stream_factor = 4;   /* raw streams come from the same pool */
+	bt_stream_factor = 6;   /* raw and floor streams come from the same pool */
 	rc = bt_dp_start(o, t.nflows, 1, lcores, bt_dp_mem_mb(&t, t.nflows, 1) + 256, -1);
 	if (rc < 0)
 		return rc;
@@ -210,6 +318,9 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 		return -ENOMEM;
 	if (r.p->hs_pblock && hs_alloc_scratch(r.p->hs_pblock, &r.scratch) != HS_SUCCESS)
 		return -ENOMEM;
+	rc = lookup_open(&r, t.nflows);
+	if (rc < 0)
+		return rc;
 
 	/* profiling aid: loop one side only, for perf/callgrind */
 	if (o->secs > 0 && o->io_only) {
@@ -232,7 +343,9 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 
 	rc_s = calloc(reps, sizeof(double));
 	sc_s = calloc(reps, sizeof(double));
-	if (rc_s == NULL || sc_s == NULL)
+	fs = calloc(reps, sizeof(double));
+	fc_s = calloc(reps, sizeof(double));
+	if (rc_s == NULL || sc_s == NULL || fs == NULL || fc_s == NULL)
 		return -ENOMEM;
 	rs = calloc(reps, sizeof(double));
 	ss = calloc(reps, sizeof(double));
@@ -242,11 +355,15 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 	/* warm-up: creates the flows, opens the pools' pages */
 	if (raw_pass(&r, &t, &mb) < 0)
 		return -EINVAL;
+	if (lookup_pass(&r, &mb) < 0)
+		return -EINVAL;
+	lookup_end(&r);
 	hold(&mb);
 	sluice_pass(w, s, &mb, sink.port);
 	sink_drain(&sink, w);
 	end_flows(w, s);
 	hits0 = r.matches;
+	fhits0 = r.fmatches;
 	{
 		struct sl_lcore_stats z;
 
@@ -266,6 +383,14 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 		b = rte_rdtsc();
 		rs[k] = (double)(b - a) / (double)hz;
 		rc_s[k] = thread_cpu_s() - c0;
+		c0 = thread_cpu_s();
+		a = rte_rdtsc();
+		if (lookup_pass(&r, &mb) < 0)
+			return -EINVAL;
+		b = rte_rdtsc();
+		fs[k] = (double)(b - a) / (double)hz;
+		fc_s[k] = thread_cpu_s() - c0;
+		lookup_end(&r);
 		hold(&mb);
 		c0 = thread_cpu_s();
 		a = rte_rdtsc();
@@ -276,6 +401,12 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 		sink_drain(&sink, w);
 		end_flows(w, s);
 		ratio[k] = rs[k] / ss[k];
+	}
+	if (r.fmatches - fhits0 != r.matches - hits0) {
+		/* the floor must scan the same bytes as raw Hyperscan */
+		fprintf(stderr, "sluice-bench: floor pass found %" PRIu64 " matches, raw %" PRIu64 "\n",
+			r.fmatches - fhits0, r.matches - hits0);
+		return -EPROTO;
 	}
 	bt_add_traffic_json(res, &t);
 	json_object_object_add(res, "passes", json_object_new_int((int)reps));
@@ -307,8 +438,31 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 	bt_stat_of(rc_s, reps, &st);
 	json_object_object_add(res, "raw_cpu_cycles_per_pkt",
 			       json_object_new_double(st.med * (double)hz / t.n));
+	/* the floor: raw Hyperscan behind decode and a flow lookup */
+	bt_stat_of(fs, reps, &st);
+	json_object_object_add(res, "floor_s", bt_stat_json(&st));
+	json_object_object_add(res, "floor_cycles_per_pkt",
+			       json_object_new_double(st.med * (double)hz / t.n));
+	bt_stat_of(fc_s, reps, &st);
+	json_object_object_add(res, "floor_cpu_cycles_per_pkt",
+			       json_object_new_double(st.med * (double)hz / t.n));
+	for (unsigned k = 0; k < reps; k++)
+		ratio[k] = rs[k] / fs[k];
+	bt_stat_of(ratio, reps, &st);
+	json_object_object_add(res, "floor_ratio", bt_stat_json(&st));
+	for (unsigned k = 0; k < reps; k++)
+		ratio[k] = rc_s[k] / fc_s[k];
+	bt_stat_of(ratio, reps, &st);
+	json_object_object_add(res, "floor_ratio_cpu_time", bt_stat_json(&st));
+	/* sluice against the floor: what tracking and deciding cost beyond it */
+	for (unsigned k = 0; k < reps; k++)
+		ratio[k] = fs[k] / ss[k];
+	bt_stat_of(ratio, reps, &st);
+	json_object_object_add(res, "sluice_vs_floor", bt_stat_json(&st));
 	json_object_object_add(res, "raw_matches_per_pass",
 			       json_object_new_int64((int64_t)((r.matches - hits0) / reps)));
+	json_object_object_add(res, "floor_matches_per_pass",
+			       json_object_new_int64((int64_t)((r.fmatches - fhits0) / reps)));
 	json_object_object_add(res, "counters", bt_dp_counters());
 	json_object_object_add(res, "overloads", json_object_new_int64((int64_t)bt_dp_overloads()));
 	json_object_object_add(res, "tsc_hz", json_object_new_int64((int64_t)hz));
@@ -316,6 +470,10 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 	free(ss);
 	free(rc_s);
 	free(sc_s);
+	free(fs);
+	free(fc_s);
+	free(r.lst);
+	rte_hash_free(r.h);
 	free(ratio);
 	free(r.st);
 	hs_free_scratch(r.scratch);
