@@ -711,7 +711,7 @@ static void fig_dataplane(struct ctx *x)
 	 * alternating rounds (this machine's speed drifts between minutes):
 	 * the ratio is the median of the rounds' */
 	{
-		unsigned rounds = x->mode == M_FULL ? 3 : x->mode == M_QUICK ? 2 : 1;
+		unsigned rounds = x->mode == M_FULL ? 5 : x->mode == M_QUICK ? 2 : 1;
 		json_object *ra = json_object_new_array();
 		double rv[8];
 		unsigned nr = 0;
