@@ -277,23 +277,30 @@ static void policy(json_object *r, FILE *f)
 		fprintf(f, "\n");
 	}
 	if (rl) {
-		fprintf(f, "Reload under load (%s, imix 10k flows, offered %s Mpps = %s%% of the %s Mpps "
+		fprintf(f, "Reload under load (%s, imix 10k flows, paced at %s Mpps = %s%% of the %s Mpps "
 			"measured; a reload every second, compile on a control thread, build + RCU swap "
 			"on the main lcore):\n\n"
-			"| | seconds | reloads | compile s | build s | swap s | offered | lost | shed (not inspected) | worker preempted |\n"
-			"|---|---|---|---|---|---|---|---|---|---|\n",
-			bt_jstr(rl, "policy"), fnum(bt_jnum(rl, "reloading.offered_mpps"), 2),
+			"| | seconds | reloads | compile s | build s | swap s | offered | source behind | lost | shed (not inspected) | worker preempted |\n"
+			"|---|---|---|---|---|---|---|---|---|---|---|\n",
+			bt_jstr(rl, "policy"),
+			fnum(bt_jnum(rl, "capacity_mpps") * bt_jnum(rl, "load_pct") / 100, 2),
 			fnum(bt_jnum(rl, "load_pct"), 0), fnum(bt_jnum(rl, "capacity_mpps"), 2));
-		fprintf(f, "| no reloads | %s | 0 | - | - | - | %s | %s | %s | %s |\n",
+		fprintf(f, "| no reloads | %s | 0 | - | - | - | %s | %s | %s | %s | %s |\n",
 			fnum(bt_jnum(rl, "baseline.seconds"), 0), fnum(bt_jnum(rl, "baseline.offered"), 0),
+			fnum(bt_jnum(rl, "baseline.source_lag"), 0),
 			fnum(bt_jnum(rl, "baseline.lost"), 0), fnum(bt_jnum(rl, "baseline.shed"), 0),
 			fnum(bt_jnum(rl, "baseline.worker_preempted"), 0));
-		fprintf(f, "| reloading | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n\n",
+		fprintf(f, "| reloading | %s | %s | %s | %s | %s | %s | %s | ",
 			fnum(bt_jnum(rl, "reloading.seconds"), 0), fnum(bt_jnum(rl, "compile_s.n"), 0),
 			fstat(rl, "compile_s", 3, 1), fstat(rl, "build_s", 4, 1),
 			fstat(rl, "swap_s", 5, 1), fnum(bt_jnum(rl, "reloading.offered"), 0),
+			fnum(bt_jnum(rl, "reloading.source_lag"), 0));
+		fprintf(f, "%s | %s | %s |\n\n",
 			fnum(bt_jnum(rl, "reloading.lost"), 0), fnum(bt_jnum(rl, "reloading.shed"), 0),
 			fnum(bt_jnum(rl, "reloading.worker_preempted"), 0));
+		fprintf(f, "Source behind: packets the traffic source fell behind its schedule "
+			"(its cpu was taken: by the compile while reloading, or by other tasks); they "
+			"were never offered.\n\n");
 		/* fnum() has 8 buffers: at most 8 numbers per call */
 		fprintf(f, "Rx rings of %s descriptors. Of the packets lost while reloading, %s were "
 			"lost within %s ms after a swap (the %s swaps cover %s%% of that time) and %s "
