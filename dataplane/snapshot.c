@@ -364,15 +364,20 @@ void sl_snapshot_events_consumed(unsigned n)
 }
 
 /* Wait until every worker has finished the burst it may have started with
- * the snapshot just unpublished (keep writing events meanwhile so workers
- * never wait on us), then retire it. The ring is FIFO and workers enqueue
- * before they report quiescent: its events are among those queued now. */
+ * the snapshot just unpublished, then retire it. A burst takes
+ * microseconds: for the first millisecond just wait; after that keep
+ * writing events in small batches meanwhile, so the event ring does not
+ * fill while a worker is slow to report (writing a batch can take
+ * milliseconds when the writer is behind: done at once, it made every swap
+ * that long). The ring is FIFO and workers enqueue before they report
+ * quiescent: its events are among those queued now. */
 static void retire(struct sl_snapshot *old, bool fold)
 {
 	uint64_t token = rte_rcu_qsbr_start(sl_dp.qsbr);
+	uint64_t spin_end = rte_rdtsc() + rte_get_tsc_hz() / 1000;
 
 	while (rte_rcu_qsbr_check(sl_dp.qsbr, token, false) == 0) {
-		if (sl_events_drain(256) == 0)
+		if (rte_rdtsc() < spin_end || sl_events_drain(32) == 0)
 			rte_pause();
 	}
 	if (nretired == MAX_RETIRED) {
