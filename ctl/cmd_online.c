@@ -171,6 +171,7 @@ static void fmt_status(json_object *r)
 {
 	json_object *ports = get(r, "ports"), *workers = get(r, "workers");
 	json_object *rec = get(r, "records"), *sh = get(r, "shadow");
+	json_object *ctl = get(r, "control");
 
 	printf("sluice %s, pid %" PRIu64 ", %s mode, up %.0f s (since %s), overload fail-%s\n",
 	       gs(r, "version"), gu(r, "pid"), gs(r, "mode"), gd(r, "uptime_s"), gs(r, "started"),
@@ -196,6 +197,10 @@ static void fmt_status(json_object *r)
 		       gs(rec, "dir"), gu(rec, "written"), gu(rec, "lost"), gu(rec, "write_errors"),
 		       gu(rec, "seq"), gs(rec, "head"));
 	printf("\n");
+	if (ctl)
+		printf("control   %" PRIu64 " of %" PRIu64 " client slots in use, %" PRIu64
+		       " turned away, %" PRIu64 " idle clients closed for new ones\n",
+		       gu(ctl, "clients"), gu(ctl, "slots"), gu(ctl, "refused"), gu(ctl, "evicted"));
 }
 
 static void fmt_stats(json_object *r)

@@ -29,11 +29,18 @@
 #include "sluice/records.h"
 
 #define MAX_CLIENTS 16
+/* With every slot taken, a new client takes the slot of the one that made
+ * no progress (nothing read from it, nothing written to it) for longest,
+ * if that is at least this long, so idle or stalled clients cannot lock
+ * operators out. A client waiting for its reload or shadow compile is
+ * never taken. */
+#define EVICT_IDLE_NS (2 * 1000000000ull)
 
 struct client {
 	int fd;
 	pid_t pid;
 	uid_t uid;
+	uint64_t progress_ns;       /* accepted, or last byte read or written */
 	size_t inlen;
 	char *in;                   /* SL_CTL_MAX_LINE + 1 bytes */
 	char *out;                  /* pending response bytes */
@@ -59,6 +66,18 @@ struct job {
 static int listen_fd = -1;
 static char *sock_path;
 static struct client clients[MAX_CLIENTS];
+/* main lcore only: clients turned away (no slot) and clients whose slot
+ * was given to a new one (see EVICT_IDLE_NS) */
+static uint64_t clients_refused, clients_evicted;
+
+/* for client progress: monotonic, unlike sl_now_ns (wall clock) */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 static struct job *job;
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -282,6 +301,18 @@ static json_object *cmd_status(void)
 		json_object_object_add(rec, "state", jstr("off"));
 	}
 	json_object_object_add(o, "records", rec);
+	{
+		json_object *ctl = json_object_new_object();
+		int n = 0;
+
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			n += clients[i].fd >= 0;
+		json_object_object_add(ctl, "clients", json_object_new_int(n));
+		json_object_object_add(ctl, "slots", json_object_new_int(MAX_CLIENTS));
+		json_object_object_add(ctl, "refused", ju64(clients_refused));
+		json_object_object_add(ctl, "evicted", ju64(clients_evicted));
+		json_object_object_add(o, "control", ctl);
+	}
 	return o;
 }
 
@@ -960,6 +991,7 @@ static void client_read(struct client *cl, bool hup)
 		return;
 	}
 	if (n > 0) {
+		cl->progress_ns = mono_ns();
 		cl->inlen += (size_t)n;
 		client_lines(cl);
 	}
@@ -978,6 +1010,7 @@ static void client_write(struct client *cl)
 			return;
 		}
 		cl->outoff += (size_t)n;
+		cl->progress_ns = mono_ns();
 	}
 	free(cl->out);
 	cl->out = NULL;
@@ -986,6 +1019,32 @@ static void client_write(struct client *cl)
 		client_close(cl);
 	else
 		client_lines(cl);  /* requests that came meanwhile */
+}
+
+/* Every slot is taken: free the one of the client that made no progress
+ * for longest, if that is EVICT_IDLE_NS or more. Returns its index or -1. */
+static int evict_idle(uint64_t now)
+{
+	static const char note[] =
+		"{\"v\":1,\"ok\":false,\"error\":\"closed: idle while every control slot was taken\"}\n";
+	int k = -1;
+
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		const struct client *cl = &clients[i];
+
+		if (cl->waiting || now - cl->progress_ns < EVICT_IDLE_NS)
+			continue;
+		if (k < 0 || cl->progress_ns < clients[k].progress_ns)
+			k = i;
+	}
+	if (k < 0)
+		return -1;
+	/* say why, unless an answer is half written (it would garble it) */
+	if (clients[k].outoff == 0)
+		(void)!send(clients[k].fd, note, sizeof(note) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	client_close(&clients[k]);
+	clients_evicted++;
+	return k;
 }
 
 static void accept_clients(void)
@@ -1000,16 +1059,20 @@ static void accept_clients(void)
 			return;
 		for (i = 0; i < MAX_CLIENTS && clients[i].fd >= 0; i++)
 			;
-		if (i == MAX_CLIENTS) {
+		if (i == MAX_CLIENTS)
+			i = evict_idle(mono_ns());
+		if (i < 0) {
 			static const char busy[] =
 				"{\"v\":1,\"ok\":false,\"error\":\"too many control clients\"}\n";
 
 			(void)!send(fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 			close(fd);
+			clients_refused++;
 			continue;
 		}
 		memset(&clients[i], 0, sizeof(clients[i]));
 		clients[i].fd = fd;
+		clients[i].progress_ns = mono_ns();
 		clients[i].in = malloc(SL_CTL_MAX_LINE + 1);
 		if (clients[i].in == NULL) {
 			close(fd);

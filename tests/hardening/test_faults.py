@@ -19,6 +19,9 @@ head `status` reported before the fault is still in the chain afterwards
   policy unchanged; a corrupted artefact at start: refused;
 - control clients vanishing: mid-request, mid-response, without reading a
   large answer, after pipelining requests they never read, many at once.
+- control clients holding every slot without a word: turned away while
+  they are fresh; once idle for 2 s, the oldest's slot goes to a newcomer
+  and it is told why.
 
 usage: test_faults.py SLUICE SLUICE_CTL SOURCE_DIR   (standard library only)
 """
@@ -328,6 +331,26 @@ def clients_vanish():
     k.wait()
     check(wait_for(lambda: d.status() is not None, 30) and d.flowing(),
           "clients: forwarding and enforcing after every vanished client")
+    # every slot held by a client that connects and says nothing: once they
+    # have been idle for 2 s, a new client takes the slot of the oldest,
+    # which is told why and closed; before that, newcomers are turned away
+    idle = [conn() for _ in range(16)]
+    for s in idle:
+        s.settimeout(0.05)
+    check(d.status() is None, "clients: with 16 fresh idle clients, a 17th is turned away")
+    time.sleep(2.2)
+    st = d.status()
+    check(st is not None and st["control"]["evicted"] >= 1 and st["control"]["refused"] >= 1,
+          f"clients: with 16 idle clients, a new one is served (control: {st and st['control']})")
+    told = []
+    for s in idle:
+        try:
+            told.append(s.recv(4096))
+        except socket.timeout:
+            pass
+        s.close()
+    check(any(b"idle while every control slot was taken" in t for t in told),
+          "clients: the idle client that lost its slot is told why")
     rc, _ = d.stop()
     check(rc == 0 and d.verify(ack).returncode == 0, "clients: clean stop, records verify")
 
