@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include <json-c/json.h>
+#include <openssl/evp.h>
 
 #include "sluice/records.h"
 
@@ -40,6 +41,8 @@ void rec_buf_free(struct rec_buf *b);
 /* ---- hashing --------------------------------------------------------- */
 
 void rec_hex(const uint8_t *in, size_t n, char *out);
+/* SHA-256 as OpenSSL 3 wants it reused (fetched once) */
+const EVP_MD *rec_sha256_md(void);
 void rec_sha256_hex(const void *data, size_t len, char out[65]);
 bool rec_is_hash(const char *s);
 
@@ -124,9 +127,14 @@ bool rec_is_event_type(const char *t);
 
 /* Strict UTF-8 check (no overlongs, surrogates or > U+10FFFF). */
 bool rec_utf8_valid(const uint8_t *p, size_t n);
+/* json_object_object_add_ex flags for a member whose key is a string
+ * literal not yet in the object: json-c neither copies the key nor looks
+ * for it (a malloc, a free and a search saved per member). */
+#define REC_KEY_FLAGS (JSON_C_OBJECT_ADD_KEY_IS_NEW | JSON_C_OBJECT_KEY_IS_CONSTANT)
+
 /* Add key = bytes as a string; when not valid UTF-8 the string shows
  * invalid bytes as \xHH and b64key (unless NULL) carries the exact bytes
- * in base64. */
+ * in base64. key and b64key: string literals not yet in o (REC_KEY_FLAGS). */
 int rec_json_add_bytes(json_object *o, const char *key, const char *b64key,
 		       const uint8_t *p, size_t n);
 /* The exact bytes of a record's value: value_b64 decoded when present,

@@ -116,11 +116,18 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/* Add member key (a string literal, not yet in o) to o: see REC_KEY_FLAGS
+ * (~30 members per event). */
+static inline void jadd(json_object *o, const char *key, json_object *v)
+{
+	json_object_object_add_ex(o, key, v, REC_KEY_FLAGS);
+}
+
 /* Strings from the policy or the dataplane: always valid JSON text. */
 static void add_str(json_object *o, const char *key, const char *s)
 {
 	if (s == NULL)
-		json_object_object_add(o, key, json_object_new_null());
+		jadd(o, key, json_object_new_null());
 	else
 		rec_json_add_bytes(o, key, NULL, (const uint8_t *)s, strlen(s));
 }
@@ -133,10 +140,10 @@ static json_object *ev_begin(uint64_t seq, const char *type, int64_t t)
 	if (o == NULL)
 		return NULL;
 	rec_time_str(t, ts, sizeof(ts));
-	json_object_object_add(o, "seq", json_object_new_int64((int64_t)seq));
-	json_object_object_add(o, "type", json_object_new_string(type));
-	json_object_object_add(o, "time", json_object_new_string(ts));
-	json_object_object_add(o, "time_ns", json_object_new_int64(t));
+	jadd(o, "seq", json_object_new_int64((int64_t)seq));
+	jadd(o, "type", json_object_new_string(type));
+	jadd(o, "time", json_object_new_string(ts));
+	jadd(o, "time_ns", json_object_new_int64(t));
 	return o;
 }
 
@@ -228,19 +235,19 @@ static void capture(struct sl_records *w, const struct sl_event *ev, json_object
 	}
 	if (rc < 0) {
 		w->st.capture_errors++;
-		json_object_object_add(c, "error", json_object_new_string(strerror(-rc)));
+		jadd(c, "error", json_object_new_string(strerror(-rc)));
 	} else {
 		w->pcap_n++;
 		w->st.captured++;
 		rec_sha256_hex(ev->pkt, caplen, sha);
-		json_object_object_add(c, "file", json_object_new_string(w->pcap_name));
-		json_object_object_add(c, "index", json_object_new_int64(w->pcap_n));
-		json_object_object_add(c, "caplen", json_object_new_int64(caplen));
-		json_object_object_add(c, "len", json_object_new_int64(h.len));
-		json_object_object_add(c, "time_ns", json_object_new_int64((int64_t)t));
-		json_object_object_add(c, "sha256", json_object_new_string(sha));
+		jadd(c, "file", json_object_new_string(w->pcap_name));
+		jadd(c, "index", json_object_new_int64(w->pcap_n));
+		jadd(c, "caplen", json_object_new_int64(caplen));
+		jadd(c, "len", json_object_new_int64(h.len));
+		jadd(c, "time_ns", json_object_new_int64((int64_t)t));
+		jadd(c, "sha256", json_object_new_string(sha));
 	}
-	json_object_object_add(o, "capture", c);
+	jadd(o, "capture", c);
 }
 
 /* ---- formatting ------------------------------------------------------ */
@@ -296,20 +303,20 @@ static json_object *rule_json(const struct sl_rule *r, bool full)
 	if (r == NULL)
 		return json_object_new_null();
 	o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_int64(r->id));
+	jadd(o, "id", json_object_new_int64(r->id));
 	add_str(o, "name", r->name);
 	if (!full)
 		return o;
 	add_str(o, "category", r->category ? r->category : "");
 	add_str(o, "basis", r->basis);
-	json_object_object_add(o, "report", json_object_new_boolean(r->report != 0));
+	jadd(o, "report", json_object_new_boolean(r->report != 0));
 	if (r->authority || r->authority_name || r->order) {
 		json_object *a = json_object_new_object();
 
 		add_str(a, "id", r->authority);
 		add_str(a, "name", r->authority_name);
 		add_str(a, "order", r->order);
-		json_object_object_add(o, "authority", a);
+		jadd(o, "authority", a);
 	}
 	return o;
 }
@@ -321,26 +328,26 @@ static json_object *flow_json(const struct sl_event *ev)
 	char buf[64];
 
 	snprintf(buf, sizeof(buf), "%016llx", (unsigned long long)ev->flow_id);
-	json_object_object_add(f, "id", json_object_new_string(buf));
-	json_object_object_add(f, "proto", json_object_new_string(proto_name(ev->proto, buf, sizeof(buf))));
+	jadd(f, "id", json_object_new_string(buf));
+	jadd(f, "proto", json_object_new_string(proto_name(ev->proto, buf, sizeof(buf))));
 	if (ev->client.family) {
 		sl_addr_str(&ev->client, buf, sizeof(buf));
-		json_object_object_add(f, "client", json_object_new_string(buf));
+		jadd(f, "client", json_object_new_string(buf));
 	} else {
-		json_object_object_add(f, "client", json_object_new_null());
+		jadd(f, "client", json_object_new_null());
 	}
-	json_object_object_add(f, "client_port", json_object_new_int64(ev->client_port));
+	jadd(f, "client_port", json_object_new_int64(ev->client_port));
 	if (ev->server.family) {
 		sl_addr_str(&ev->server, buf, sizeof(buf));
-		json_object_object_add(f, "server", json_object_new_string(buf));
+		jadd(f, "server", json_object_new_string(buf));
 	} else {
-		json_object_object_add(f, "server", json_object_new_null());
+		jadd(f, "server", json_object_new_null());
 	}
-	json_object_object_add(f, "server_port", json_object_new_int64(ev->server_port));
+	jadd(f, "server_port", json_object_new_int64(ev->server_port));
 	for (unsigned i = 0; i < ev->nvlan && i < 2; i++)
 		json_object_array_add(v, json_object_new_int64(ev->vlan[i]));
-	json_object_object_add(f, "vlan", v);
-	json_object_object_add(f, "dir", json_object_new_string(dir_name(ev->dir)));
+	jadd(f, "vlan", v);
+	jadd(f, "dir", json_object_new_string(dir_name(ev->dir)));
 	return f;
 }
 
@@ -355,17 +362,17 @@ static json_object *build_event(struct sl_records *w, const struct sl_event *ev,
 		o = ev_begin(seq, "match", t);
 		if (o == NULL)
 			return NULL;
-		json_object_object_add(o, "rule", rule_json(ev->rule, true));
-		json_object_object_add(o, "action", json_object_new_string(sl_action_name(ev->action)));
-		json_object_object_add(o, "mode", json_object_new_string(sl_mode_name(ev->mode)));
-		json_object_object_add(o, "policy", policy_json(ev->meta));
-		json_object_object_add(o, "flow", flow_json(ev));
+		jadd(o, "rule", rule_json(ev->rule, true));
+		jadd(o, "action", json_object_new_string(sl_action_name(ev->action)));
+		jadd(o, "mode", json_object_new_string(sl_mode_name(ev->mode)));
+		jadd(o, "policy", policy_json(ev->meta));
+		jadd(o, "flow", flow_json(ev));
 		n = ev->value_len > SL_EVENT_VALUE_MAX ? SL_EVENT_VALUE_MAX : ev->value_len;
-		json_object_object_add(o, "field", json_object_new_string(sl_field_name(ev->field)));
+		jadd(o, "field", json_object_new_string(sl_field_name(ev->field)));
 		rec_json_add_bytes(o, "value", "value_b64", (const uint8_t *)ev->value, n);
-		json_object_object_add(o, "value_len", json_object_new_int64((int64_t)n));
-		json_object_object_add(o, "value_trunc", json_object_new_boolean(ev->value_trunc != 0));
-		json_object_object_add(o, "lcore", json_object_new_int64(ev->lcore));
+		jadd(o, "value_len", json_object_new_int64((int64_t)n));
+		jadd(o, "value_trunc", json_object_new_boolean(ev->value_trunc != 0));
+		jadd(o, "lcore", json_object_new_int64(ev->lcore));
 		if (w->capture && ev->pkt_len > 0)
 			capture(w, ev, o);
 		return o;
@@ -376,15 +383,15 @@ static json_object *build_event(struct sl_records *w, const struct sl_event *ev,
 		rec_json_add_bytes(o, "text", NULL, (const uint8_t *)ev->text,
 				   strnlen(ev->text, SL_EVENT_TEXT_MAX));
 		if (ev->rule)
-			json_object_object_add(o, "rule", rule_json(ev->rule, false));
+			jadd(o, "rule", rule_json(ev->rule, false));
 		if (ev->meta)
-			json_object_object_add(o, "policy", policy_json(ev->meta));
+			jadd(o, "policy", policy_json(ev->meta));
 		return o;
 	case SL_EVT_LOSS:
 		o = ev_begin(seq, "loss", t);
 		if (o == NULL)
 			return NULL;
-		json_object_object_add(o, "count", json_object_new_int64((int64_t)ev->count));
+		jadd(o, "count", json_object_new_int64((int64_t)ev->count));
 		rec_json_add_bytes(o, "cause", NULL, (const uint8_t *)ev->text,
 				   strnlen(ev->text, SL_EVENT_TEXT_MAX));
 		return o;
@@ -477,7 +484,7 @@ static int append(struct sl_records *w, json_object *o, int kind, uint64_t loss_
 	if (o == NULL)
 		return -ENOMEM;
 	if (kind != APP_LINE)
-		json_object_object_add(o, "prev", json_object_new_string(w->phead));
+		jadd(o, "prev", json_object_new_string(w->phead));
 	rc = rec_seal(o, &w->buf, hash);
 	json_object_put(o);
 	if (rc < 0)
@@ -525,16 +532,16 @@ static int seg_create(struct sl_records *w, int64_t now)
 			rc = -ENOMEM;
 			goto fail;
 		}
-		json_object_object_add(o, "type", json_object_new_string("header"));
-		json_object_object_add(o, "format", json_object_new_string(REC_FORMAT));
-		json_object_object_add(o, "segment", json_object_new_string(name));
-		json_object_object_add(o, "time", json_object_new_string(ts));
-		json_object_object_add(o, "time_ns", json_object_new_int64(now));
-		json_object_object_add(o, "prev_segment", w->prev_seg[0] ?
+		jadd(o, "type", json_object_new_string("header"));
+		jadd(o, "format", json_object_new_string(REC_FORMAT));
+		jadd(o, "segment", json_object_new_string(name));
+		jadd(o, "time", json_object_new_string(ts));
+		jadd(o, "time_ns", json_object_new_int64(now));
+		jadd(o, "prev_segment", w->prev_seg[0] ?
 				       json_object_new_string(w->prev_seg) : json_object_new_null());
-		json_object_object_add(o, "prev_seq", json_object_new_int64((int64_t)w->seq));
-		json_object_object_add(o, "prev_hash", json_object_new_string(w->head));
-		json_object_object_add(o, "prev_closed", json_object_new_boolean(w->prev_closed));
+		jadd(o, "prev_seq", json_object_new_int64((int64_t)w->seq));
+		jadd(o, "prev_hash", json_object_new_string(w->head));
+		jadd(o, "prev_closed", json_object_new_boolean(w->prev_closed));
 		b.len = 0;
 		rc = rec_seal(o, &b, hash);
 		json_object_put(o);
@@ -602,8 +609,8 @@ static int ensure_segment(struct sl_records *w, int64_t now)
 			return -ENOMEM;
 		snprintf(cause, sizeof(cause), "records write error: %s",
 			 strerror(w->last_err ? w->last_err : EIO));
-		json_object_object_add(o, "count", json_object_new_int64((int64_t)w->unrecorded));
-		json_object_object_add(o, "cause", json_object_new_string(cause));
+		jadd(o, "count", json_object_new_int64((int64_t)w->unrecorded));
+		jadd(o, "cause", json_object_new_string(cause));
 		rc = append(w, o, APP_INTERNAL, w->unrecorded, now);
 		if (rc < 0)
 			return rc;
@@ -625,15 +632,15 @@ static int seg_close(struct sl_records *w, int64_t now, const char *reason)
 	if (o == NULL)
 		return -ENOMEM;
 	rec_time_str(now, ts, sizeof(ts));
-	json_object_object_add(o, "type", json_object_new_string("trailer"));
-	json_object_object_add(o, "segment", json_object_new_string(w->seg));
-	json_object_object_add(o, "time", json_object_new_string(ts));
-	json_object_object_add(o, "time_ns", json_object_new_int64(now));
-	json_object_object_add(o, "reason", json_object_new_string(reason));
-	json_object_object_add(o, "events", json_object_new_int64((int64_t)w->seg_events));
-	json_object_object_add(o, "first_seq", json_object_new_int64((int64_t)w->seg_first_seq));
-	json_object_object_add(o, "last_seq", json_object_new_int64((int64_t)w->pseq));
-	json_object_object_add(o, "last_hash", json_object_new_string(w->phead));
+	jadd(o, "type", json_object_new_string("trailer"));
+	jadd(o, "segment", json_object_new_string(w->seg));
+	jadd(o, "time", json_object_new_string(ts));
+	jadd(o, "time_ns", json_object_new_int64(now));
+	jadd(o, "reason", json_object_new_string(reason));
+	jadd(o, "events", json_object_new_int64((int64_t)w->seg_events));
+	jadd(o, "first_seq", json_object_new_int64((int64_t)w->seg_first_seq));
+	jadd(o, "last_seq", json_object_new_int64((int64_t)w->pseq));
+	jadd(o, "last_hash", json_object_new_string(w->phead));
 	rc = append(w, o, APP_LINE, 0, now);
 	if (rc == 0)
 		rc = flush_buf(w, true, now);
@@ -740,7 +747,7 @@ int sl_records_note_lost(struct sl_records *w, uint64_t n, const char *cause)
 	}
 	o = ev_begin(w->pseq + 1, "loss", now);
 	if (o) {
-		json_object_object_add(o, "count", json_object_new_int64((int64_t)n));
+		jadd(o, "count", json_object_new_int64((int64_t)n));
 		add_str(o, "cause", cause ? cause : "");
 	}
 	rc = append(w, o, APP_EVENT, n, now);
@@ -777,7 +784,7 @@ static int admin_event(struct sl_records *w, int64_t now, const char *what,
 		return -ENOMEM;
 	}
 	add_str(o, "text", text);
-	json_object_object_add(o, "what", json_object_new_string(what));
+	jadd(o, "what", json_object_new_string(what));
 	if (extra)
 		json_object_object_add(o, extra_key, extra);
 	return append(w, o, APP_EVENT, 0, now);
@@ -820,11 +827,11 @@ static int retention(struct sl_records *w, int64_t now)
 			 name, has_pcap ? " and " : "", has_pcap ? pname : "",
 			 w->retention_days, (unsigned long long)e.seq);
 		x = json_object_new_object();
-		json_object_object_add(x, "segment", json_object_new_string(name));
-		json_object_object_add(x, "pcap", has_pcap ? json_object_new_string(pname) :
+		jadd(x, "segment", json_object_new_string(name));
+		jadd(x, "pcap", has_pcap ? json_object_new_string(pname) :
 				       json_object_new_null());
-		json_object_object_add(x, "last_seq", json_object_new_int64((int64_t)e.seq));
-		json_object_object_add(x, "last_hash", e.found ? json_object_new_string(e.hash) :
+		jadd(x, "last_seq", json_object_new_int64((int64_t)e.seq));
+		jadd(x, "last_hash", e.found ? json_object_new_string(e.hash) :
 				       json_object_new_null());
 		rc = admin_event(w, now, "retention", text, x, "removed");
 		/* the record of the removal is on disk before the removal */
