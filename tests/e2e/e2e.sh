@@ -11,14 +11,8 @@ set -u
 SLUICE=$(readlink -f "$1")
 CTL=$(readlink -f "$2")
 SRC=$(readlink -f "$3")
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root to create network namespaces"
-for t in ip curl dig openssl ethtool python3 ping; do
-	command -v "$t" >/dev/null 2>&1 || skip "needs $t"
-done
-ip netns add sl-probe-$$ 2>/dev/null || skip "cannot create network namespaces here"
-ip netns del sl-probe-$$
+. "$(dirname "$(readlink -f "$0")")/../netns.sh"
+need_netns curl dig openssl ethtool python3 ping
 
 ID=$$
 NC=slc$ID
@@ -31,25 +25,11 @@ cleanup() {
 	for p in $PIDS; do kill "$p" 2>/dev/null; done
 	sleep 0.2
 	for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
-	# anything else still running in the namespaces
-	for n in "$NC" "$NS"; do
-		ip netns pids "$n" 2>/dev/null | xargs -r kill -9 2>/dev/null
-	done
-	ip netns del "$NC" 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-	ip link del "vc$ID" 2>/dev/null
-	ip link del "vs$ID" 2>/dev/null
+	netns_teardown "$NC $NS" "vc$ID vs$ID"
 	if [ "$FAIL" = 0 ]; then rm -rf "$T"; else echo "(kept $T)"; fi
 }
 trap cleanup EXIT
 
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; FAIL=1; }
-wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
-	local n=$(( $1 * 10 )); shift
-	while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
-	return 1
-}
 inc() { ip netns exec "$NC" "$@"; }
 ins() { ip netns exec "$NS" "$@"; }
 

@@ -13,15 +13,9 @@
 set -u
 SLUICE=$(readlink -f "$1")
 CTL=$(readlink -f "$2")
-
-skip() { echo "SKIP: $*"; exit 77; }
-[ "$(id -u)" = 0 ] || skip "needs root to create network namespaces"
+. "$(dirname "$(readlink -f "$0")")/../netns.sh"
+need_netns ping python3
 [ -c /dev/net/tun ] || skip "needs /dev/net/tun"
-for t in ip ping python3; do
-	command -v "$t" >/dev/null 2>&1 || skip "needs $t"
-done
-ip netns add sl-probe-$$ 2>/dev/null || skip "cannot create network namespaces here"
-ip netns del sl-probe-$$
 
 ID=$$
 NC=slkc$ID
@@ -32,23 +26,11 @@ FAIL=0
 
 cleanup() {
 	[ -n "$SPID" ] && kill "$SPID" 2>/dev/null && sleep 0.3 && kill -9 "$SPID" 2>/dev/null
-	ip netns del "$NC" 2>/dev/null
-	ip netns del "$NS" 2>/dev/null
-	ip link del "lc$ID" 2>/dev/null
-	ip link del "ls$ID" 2>/dev/null
-	ip link del "bc$ID" 2>/dev/null
-	ip link del "bs$ID" 2>/dev/null
+	netns_teardown "$NC $NS" "lc$ID ls$ID bc$ID bs$ID"
 	if [ "$FAIL" = 0 ]; then rm -rf "$T"; else echo "(kept $T)"; fi
 }
 trap cleanup EXIT
 
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; FAIL=1; }
-wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
-	local n=$(( $1 * 10 )); shift
-	while [ $n -gt 0 ]; do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; n=$((n - 1)); done
-	return 1
-}
 inc() { ip netns exec "$NC" "$@"; }
 ctlj() { "$CTL" --socket "$T/s.sock" --json "$@"; }
 field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
