@@ -484,7 +484,7 @@ static int tls_accumulate(struct fctx *c, const uint8_t *d, uint32_t len)
 		if (take > (uint32_t)TLS_HS_CAP - h->buf_len)
 			take = (uint32_t)TLS_HS_CAP - h->buf_len;
 		if (take == 0)
-			goto bad; /* larger than the buffer */
+			goto full;
 		memcpy(b + h->buf_len, d, take);
 		h->buf_len = (uint16_t)(h->buf_len + take);
 		h->skip -= take;
@@ -494,8 +494,8 @@ static int tls_accumulate(struct fctx *c, const uint8_t *d, uint32_t len)
 			goto bad;
 		if (h->buf_len >= 4) {
 			total = 4 + sl_ld24(b + 1);
-			if (total > TLS_HS_CAP)
-				goto bad;
+			if (h->buf_len < total && h->buf_len == TLS_HS_CAP)
+				goto full;
 			if (h->buf_len >= total) {
 				rc = 0;
 				if (sl_eng_tls_parse_hello_msg(b, h->buf_len, &sni,
@@ -509,6 +509,15 @@ static int tls_accumulate(struct fctx *c, const uint8_t *d, uint32_t len)
 			h->state = T_HDR0;
 	}
 	return 0;
+full:
+	/* a ClientHello larger than the buffer (padded, or huge extensions):
+	 * the name is usually early in it; if it is not in what the buffer
+	 * holds, the fields are lost to a too small buffer, an overload */
+	rc = sl_eng_tls_parse_hello_prefix(b, h->buf_len, &sni, &sni_len);
+	give_up(c);
+	if (rc == 1)
+		return sni ? emit_sni(c, sni, sni_len) : 0;  /* 0: server_name without a host_name */
+	return rc < 0 ? 0 : -ENOBUFS;
 bad:
 	give_up(c);
 	return 0;

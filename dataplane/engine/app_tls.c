@@ -5,6 +5,7 @@
  * length field is checked against its container before it is used.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "engine.h"
@@ -96,18 +97,25 @@ static const uint8_t *rd_ptr(struct rd *r, uint32_t n, int *split)
 }
 
 /* ClientHello body: legacy_version, random, session_id, cipher_suites,
- * compression_methods, then extensions. The caller made sure the whole
- * message (4 + length bytes) is readable. */
-static int parse_hello(struct rd *r, const uint8_t **sni, uint16_t *sni_len)
+ * compression_methods, then extensions. avail: handshake bytes readable;
+ * the caller made sure that is the whole message (4 + length bytes), or
+ * passes a prefix of it (cut): then running out of bytes is not an error
+ * but "no name in this prefix" (0). */
+static int parse_hello(struct rd *r, uint32_t avail, const uint8_t **sni, uint16_t *sni_len)
 {
 	uint32_t end, n, ext_end;
+	bool cut = false;
 
-#define NEED(x) do { if (r->bad || (uint64_t)r->hs + (x) > end) return -EINVAL; } while (0)
+#define NEED(x) do { if (r->bad || (uint64_t)r->hs + (x) > end) return cut ? 0 : -EINVAL; } while (0)
 	*sni = NULL;
 	*sni_len = 0;
 	if (rd_uint(r, 1) != TLS_HS_CLIENT_HELLO)
 		return -EINVAL;
 	end = rd_uint(r, 3) + 4;
+	if (avail < end) {
+		end = avail;
+		cut = true;
+	}
 	NEED(2 + 32 + 1);
 	rd_skip(r, 2 + 32);
 	n = rd_uint(r, 1);              /* session_id */
@@ -128,20 +136,22 @@ static int parse_hello(struct rd *r, const uint8_t **sni, uint16_t *sni_len)
 	if (r->bad)
 		return -EINVAL;
 	if (r->hs == end)
-		return 1;               /* no extensions */
+		return cut ? 0 : 1;     /* no extensions */
 	NEED(2);
 	n = rd_uint(r, 2);
+	if (cut && (uint64_t)r->hs + n > end)
+		n = end - r->hs;        /* the extensions this prefix holds */
 	NEED(n);
 	ext_end = r->hs + n;
 	while (r->hs < ext_end) {
 		uint32_t type, elen, list, lend;
 
 		if (ext_end - r->hs < 4)
-			return -EINVAL;
+			return cut ? 0 : -EINVAL;
 		type = rd_uint(r, 2);
 		elen = rd_uint(r, 2);
 		if (r->bad || elen > ext_end - r->hs)
-			return -EINVAL;
+			return cut && !r->bad ? 0 : -EINVAL;
 		if (type != TLS_EXT_SERVER_NAME) {
 			rd_skip(r, elen);
 			continue;
@@ -175,7 +185,7 @@ static int parse_hello(struct rd *r, const uint8_t **sni, uint16_t *sni_len)
 		}
 		return r->bad ? -EINVAL : 1; /* server_name without host_name */
 	}
-	return r->bad ? -EINVAL : 1;
+	return r->bad ? -EINVAL : cut ? 0 : 1;
 #undef NEED
 }
 
@@ -189,7 +199,19 @@ int sl_eng_tls_parse_hello_msg(const uint8_t *hs, uint32_t len,
 	if (len < 4 || hs[0] != TLS_HS_CLIENT_HELLO ||
 	    sl_ld24(hs + 1) > SL_TLS_HELLO_MAX || 4 + sl_ld24(hs + 1) > len)
 		return -EINVAL;
-	return parse_hello(&r, sni, sni_len);
+	return parse_hello(&r, UINT32_MAX, sni, sni_len);
+}
+
+int sl_eng_tls_parse_hello_prefix(const uint8_t *hs, uint32_t len,
+				  const uint8_t **sni, uint16_t *sni_len)
+{
+	struct rd r = { hs, len, 0, len, len, 0, 0, 0 };
+
+	*sni = NULL;
+	*sni_len = 0;
+	if (len < 4 || hs[0] != TLS_HS_CLIENT_HELLO || sl_ld24(hs + 1) > SL_TLS_HELLO_MAX)
+		return -EINVAL;
+	return parse_hello(&r, len, sni, sni_len);
 }
 
 /* Prefix of a record header: plausible so far? */
@@ -267,5 +289,5 @@ int sl_tls_client_hello(const uint8_t *d, uint32_t len,
 	r.rec_end = 5 + rlen0;
 	r.frag_end = r.rec_end < len ? r.rec_end : len;
 	r.framed = 1;
-	return parse_hello(&r, sni, sni_len);
+	return parse_hello(&r, UINT32_MAX, sni, sni_len);
 }

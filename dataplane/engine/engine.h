@@ -53,5 +53,10 @@ uint32_t sl_eng_http_head_end(const uint8_t *d, uint32_t len, uint32_t from);
  * header included) in hs[0..len). 1 found (sni_len 0: none), -EINVAL. */
 int sl_eng_tls_parse_hello_msg(const uint8_t *hs, uint32_t len,
 			       const uint8_t **sni, uint16_t *sni_len);
+/* The same on the first len bytes of a ClientHello longer than that (a
+ * message larger than the field buffer): 1 found (within those bytes), 0
+ * not in them, -EINVAL malformed in them. */
+int sl_eng_tls_parse_hello_prefix(const uint8_t *hs, uint32_t len,
+				  const uint8_t **sni, uint16_t *sni_len);
 
 #endif

@@ -59,8 +59,12 @@ int sl_http_request_start(const uint8_t *data, uint32_t len);
 /* ---- TLS ------------------------------------------------------------- */
 
 /* Largest ClientHello handshake message accepted (bytes after the 4-byte
- * handshake header); sl_app_feed is further limited by its buffer. */
-#define SL_TLS_HELLO_MAX 65536
+ * handshake header): what the 24-bit length can say (servers take 128 KiB
+ * and more). sl_app_feed buffers at most SL_APP_BUF_SIZE of it: past that
+ * the name is taken from what the buffer holds, else the flow's fields are
+ * given up as a field-buffer overload (-ENOBUFS), so that a padded
+ * ClientHello cannot slip its name past the domain rules. */
+#define SL_TLS_HELLO_MAX 0xffffff
 
 /* Parse a ClientHello at the start of a TLS stream (one or more handshake
  * records, type 22, version 3.0..3.4, each 1..18432 bytes; the handshake
@@ -188,7 +192,9 @@ void sl_app_half_init(struct sl_app_half *h);
  * longer than the buffer yields the fields found in the part that fits
  * (request line, Host if there), then OTHER.
  * TLS: the ClientHello may span records and segments; SNI is emitted once
- * (when present), then OTHER. A ClientHello longer than the buffer: OTHER.
+ * (when present), then OTHER. A ClientHello longer than the buffer: SNI
+ * when the part that fits holds it, else -ENOBUFS (as a too small buffer),
+ * then OTHER.
  * DNS: each query message (2-byte length prefix, several per segment or
  * one over several) emits DNS with its first question name; responses and
  * malformed messages are skipped.
@@ -198,8 +204,9 @@ void sl_app_half_init(struct sl_app_half *h);
  * plausible length prefix).
  *
  * Returns 0, the callback's non-zero value (extraction stops: OTHER), or
- * -ENOBUFS when a buffer was needed and the pool was empty (the half then
- * gives up: proto = SL_APP_OTHER). */
+ * -ENOBUFS when a buffer was needed and the pool was empty, or a
+ * ClientHello did not fit one with its name (the half then gives up:
+ * proto = SL_APP_OTHER). */
 int sl_app_feed(struct sl_app_half *h, struct sl_app_pool *pool,
 		const uint8_t *data, uint32_t len, int gap, uint16_t server_port,
 		sl_field_fn fn, void *ctx);

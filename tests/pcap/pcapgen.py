@@ -117,19 +117,23 @@ def http_response(body, status="200 OK", ctype="text/plain"):
             f"\r\n").encode() + body
 
 
-def tls_client_hello(sni, pad=0):
-    """A syntactically valid TLS 1.2/1.3 ClientHello with an SNI extension."""
+def tls_client_hello(sni, pad=0, pad_first=False):
+    """A syntactically valid TLS 1.2/1.3 ClientHello with an SNI extension
+    and, with pad, a padding extension of pad bytes (after the others, or
+    first); framed in records of at most 16384 bytes."""
     name = sni.encode()
     ext_sni = struct.pack("!HH", 0, len(name) + 5) + struct.pack("!HBH", len(name) + 3, 0, len(name)) + name
     ext_ver = struct.pack("!HHB", 43, 3, 2) + b"\x03\x04"
     ext_grp = struct.pack("!HHH", 10, 4, 2) + b"\x00\x1d"
     exts = ext_sni + ext_ver + ext_grp
     if pad:
-        exts += struct.pack("!HH", 21, pad) + b"\x00" * pad
+        ext_pad = struct.pack("!HH", 21, pad) + b"\x00" * pad
+        exts = ext_pad + exts if pad_first else exts + ext_pad
     body = b"\x03\x03" + bytes(range(32)) + b"\x00" + struct.pack("!H", 4) + b"\x13\x01\x13\x02" + \
         b"\x01\x00" + struct.pack("!H", len(exts)) + exts
     hs = b"\x01" + len(body).to_bytes(3, "big") + body
-    return b"\x16\x03\x01" + struct.pack("!H", len(hs)) + hs
+    return b"".join(b"\x16\x03\x01" + struct.pack("!H", len(hs[i:i + 16384])) + hs[i:i + 16384]
+                    for i in range(0, len(hs), 16384))
 
 
 def tls_server_hello_stub():

@@ -650,6 +650,119 @@ static void test_tls_record_fragmentation(void **state)
 	assert_true(ok > 0);
 }
 
+/* A ClientHello built here: server_name (host) and a padding extension of
+ * pad bytes, padding first or last; framed in records of at most 16384
+ * bytes. Returns the stream's length. */
+static size_t big_hello(uint8_t *out, const char *host, size_t pad, int pad_first)
+{
+	static uint8_t msg[70000];
+	size_t hl = strlen(host), sni_ext = 4 + 2 + 3 + hl, pad_ext = 4 + pad;
+	size_t ext = sni_ext + pad_ext, body = 2 + 32 + 1 + 4 + 2 + 2 + ext, m = 0, o = 0;
+
+	msg[m++] = 1;                                   /* ClientHello */
+	msg[m++] = (uint8_t)(body >> 16);
+	msg[m++] = (uint8_t)(body >> 8);
+	msg[m++] = (uint8_t)body;
+	msg[m++] = 3;
+	msg[m++] = 3;
+	memset(msg + m, 0x5a, 32);                      /* random */
+	m += 32;
+	msg[m++] = 0;                                   /* session_id */
+	msg[m++] = 0;                                   /* cipher_suites */
+	msg[m++] = 2;
+	msg[m++] = 0x13;
+	msg[m++] = 0x01;
+	msg[m++] = 1;                                   /* compression */
+	msg[m++] = 0;
+	msg[m++] = (uint8_t)(ext >> 8);
+	msg[m++] = (uint8_t)ext;
+	for (int k = 0; k < 2; k++) {
+		if ((k == 0) == (pad_first != 0)) {
+			msg[m++] = 0;                   /* padding (21) */
+			msg[m++] = 21;
+			msg[m++] = (uint8_t)(pad >> 8);
+			msg[m++] = (uint8_t)pad;
+			memset(msg + m, 0, pad);
+			m += pad;
+		} else {
+			msg[m++] = 0;                   /* server_name */
+			msg[m++] = 0;
+			msg[m++] = (uint8_t)((sni_ext - 4) >> 8);
+			msg[m++] = (uint8_t)(sni_ext - 4);
+			msg[m++] = (uint8_t)((hl + 3) >> 8);
+			msg[m++] = (uint8_t)(hl + 3);
+			msg[m++] = 0;                   /* host_name */
+			msg[m++] = (uint8_t)(hl >> 8);
+			msg[m++] = (uint8_t)hl;
+			memcpy(msg + m, host, hl);
+			m += hl;
+		}
+	}
+	assert_int_equal(m, 4 + body);
+	for (size_t i = 0; i < m; i += 16384) {
+		size_t k = m - i < 16384 ? m - i : 16384;
+
+		out[o++] = 22;
+		out[o++] = 3;
+		out[o++] = 1;
+		out[o++] = (uint8_t)(k >> 8);
+		out[o++] = (uint8_t)k;
+		memcpy(out + o, msg + i, k);
+		o += k;
+	}
+	return o;
+}
+
+/* Feed a stream in 1448-byte segments; the first non-zero return. */
+static int feed_segments(struct sl_app_half *h, const uint8_t *d, size_t n, struct got *g)
+{
+	for (size_t i = 0; i < n; i += 1448) {
+		int rc = feed(h, d + i, n - i < 1448 ? n - i : 1448, 443, g);
+
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* ClientHellos larger than the field buffer (padded: a way to slip a name
+ * past the domain rules): the name is found when the part that fits holds
+ * it; else the extractor says its buffer was too small (-ENOBUFS, which
+ * the worker counts and treats as an overload). Up to the 24-bit limit. */
+static void test_tls_larger_than_buffer(void **state)
+{
+	static uint8_t st[80000];
+	static const size_t pads[] = { 100, 16000, 17000, 40000, 65000 };
+	struct sl_app_half h;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pads) / sizeof(pads[0]); i++) {
+		struct got g = { 0 };
+		int fits = 4 + 2 + 32 + 1 + 4 + 2 + 2 + 4 + 9 + 13 + 4 + pads[i] < SL_APP_BUF_SIZE - 5;
+
+		/* name first, padding after (as RFC 7685 places it) */
+		n = big_hello(st, "big.example", pads[i], 0);
+		sl_app_half_init(&h);
+		assert_int_equal(feed_segments(&h, st, n, &g), 0);
+		assert_int_equal(g.n, 1);
+		expect_field(&g, 0, SL_FIELD_SNI, "big.example");
+		assert_int_equal(h.proto, SL_APP_OTHER);
+		assert_int_equal(pool.nfree, NBUF);
+		/* padding first: found while the whole message fits, else the
+		 * buffer was too small */
+		memset(&g, 0, sizeof(g));
+		n = big_hello(st, "big.example", pads[i], 1);
+		sl_app_half_init(&h);
+		assert_int_equal(feed_segments(&h, st, n, &g), fits ? 0 : -ENOBUFS);
+		assert_int_equal(g.n, fits ? 1 : 0);
+		if (fits)
+			expect_field(&g, 0, SL_FIELD_SNI, "big.example");
+		assert_int_equal(h.proto, SL_APP_OTHER);
+		assert_int_equal(pool.nfree, NBUF);
+	}
+}
+
 static void test_tls_garbage(void **state)
 {
 	static uint8_t m[2048];
@@ -677,10 +790,12 @@ static void test_tls_garbage(void **state)
 	memcpy(m, exact_hello, exact_len);
 	m[3] = 0; m[4] = 0; /* empty record */
 	assert_int_equal(sl_tls_client_hello(m, (uint32_t)exact_len, &sni, &sni_len, &need), -EINVAL);
-	/* handshake length beyond the limit */
+	/* a 1 MiB handshake message: any 24-bit length is taken (servers
+	 * accept ClientHellos far beyond 64 KiB): need more */
 	memcpy(m, exact_hello, exact_len);
 	m[6] = 0x10; m[7] = 0x00; m[8] = 0x01;
-	assert_int_equal(sl_tls_client_hello(m, (uint32_t)exact_len, &sni, &sni_len, &need), -EINVAL);
+	assert_int_equal(sl_tls_client_hello(m, (uint32_t)exact_len, &sni, &sni_len, &need), 0);
+	assert_true(need > exact_len);
 
 	/* random corruption: any answer, but a found name lies in the buffer */
 	for (int it = 0; it < 200000; it++) {
@@ -1071,6 +1186,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_tls_split_every_byte, tls_setup),
 		cmocka_unit_test_setup(test_tls_record_fragmentation, tls_setup),
 		cmocka_unit_test_setup(test_tls_garbage, tls_setup),
+		cmocka_unit_test_setup(test_tls_larger_than_buffer, setup),
 		cmocka_unit_test_setup(test_connect_then_tls, tls_setup),
 		cmocka_unit_test_setup(test_dns_parse, setup),
 		cmocka_unit_test_setup(test_dns_compression, setup),
