@@ -62,38 +62,53 @@ static int on_raw_match(unsigned int id, unsigned long long from, unsigned long 
 	return 0;
 }
 
-/* One pass of raw Hyperscan over the payloads. */
-static int raw_pass(struct raw *r, const struct bt_traffic *t, const struct bt_mbufs *mb)
+/* Scan one payload as both reference passes do: TCP in its flow
+ * direction's stream *s (opened on first use), UDP as a block. Inline:
+ * the raw pass is the limit, and must not pay a call per packet. */
+static __rte_always_inline int scan_one(const struct raw *r, int proto, hs_stream_t **s,
+					 const char *pl, uint32_t n, uint64_t *matches)
 {
 	const struct sl_policy *p = r->p;
 
+	if (proto == SL_PROTO_TCP && p->hs_pstream) {
+		if (*s == NULL && hs_open_stream(p->hs_pstream, 0, s) != HS_SUCCESS)
+			return -ENOMEM;
+		if (hs_scan_stream(*s, pl, n, 0, r->scratch, on_raw_match, matches) != HS_SUCCESS)
+			return -EINVAL;
+	} else if (proto == SL_PROTO_UDP && p->hs_pblock) {
+		if (hs_scan(p->hs_pblock, pl, n, 0, r->scratch, on_raw_match, matches) != HS_SUCCESS)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* The end of a pass: every stream closed (timed, as its scans' end). */
+static void close_streams(hs_stream_t **st, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (st[i]) {
+			hs_close_stream(st[i], NULL, NULL, NULL);
+			st[i] = NULL;
+		}
+	}
+}
+
+/* One pass of raw Hyperscan over the payloads. */
+static int raw_pass(struct raw *r, const struct bt_traffic *t, const struct bt_mbufs *mb)
+{
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct bt_pkt *k = &t->pkt[i];
-		const char *pl;
+		int rc;
 
 		if (k->pl_len == 0)
 			continue;
-		pl = rte_pktmbuf_mtod_offset(mb->m[i], const char *, k->pl_off);
-		if (k->proto == 6 && p->hs_pstream) {
-			hs_stream_t **s = &r->st[(size_t)k->flow * 2 + k->dir];
-
-			if (*s == NULL && hs_open_stream(p->hs_pstream, 0, s) != HS_SUCCESS)
-				return -ENOMEM;
-			if (hs_scan_stream(*s, pl, k->pl_len, 0, r->scratch, on_raw_match,
-					   &r->matches) != HS_SUCCESS)
-				return -EINVAL;
-		} else if (k->proto == 17 && p->hs_pblock) {
-			if (hs_scan(p->hs_pblock, pl, k->pl_len, 0, r->scratch, on_raw_match,
-				    &r->matches) != HS_SUCCESS)
-				return -EINVAL;
-		}
+		rc = scan_one(r, k->proto, &r->st[(size_t)k->flow * 2 + k->dir],
+			      rte_pktmbuf_mtod_offset(mb->m[i], const char *, k->pl_off), k->pl_len,
+			      &r->matches);
+		if (rc < 0)
+			return rc;
 	}
-	for (uint32_t i = 0; i < r->nst; i++) {
-		if (r->st[i]) {
-			hs_close_stream(r->st[i], NULL, NULL, NULL);
-			r->st[i] = NULL;
-		}
-	}
+	close_streams(r->st, r->nst);
 	return 0;
 }
 
@@ -103,8 +118,6 @@ static int raw_pass(struct raw *r, const struct bt_traffic *t, const struct bt_m
  * (which prefetches buckets and keys), then each payload scanned. */
 static int lookup_pass(struct raw *r, const struct bt_mbufs *mb)
 {
-	const struct sl_policy *p = r->p;
-
 	for (uint32_t i = 0; i < mb->n; i += SL_BURST) {
 		uint32_t n = RTE_MIN((uint32_t)SL_BURST, mb->n - i), nk = 0;
 		struct sl_pkt pk[SL_BURST];
@@ -134,7 +147,7 @@ static int lookup_pass(struct raw *r, const struct bt_mbufs *mb)
 			return -EINVAL;
 		for (uint32_t q = 0; q < nk; q++) {
 			const struct sl_pkt *x = &pk[idx[q]];
-			const char *pl;
+			int rc;
 
 			if (pos[q] < 0)
 				pos[q] = rte_hash_add_key(r->h, kp[q]);
@@ -142,28 +155,15 @@ static int lookup_pass(struct raw *r, const struct bt_mbufs *mb)
 				return -ENOSPC;
 			if (x->payload_len == 0)
 				continue;
-			pl = rte_pktmbuf_mtod_offset(mb->m[i + idx[q]], const char *, x->payload_off);
-			if (x->l4proto == SL_PROTO_TCP && p->hs_pstream) {
-				hs_stream_t **s = &r->lst[(size_t)pos[q] * 2 + dir[q]];
-
-				if (*s == NULL && hs_open_stream(p->hs_pstream, 0, s) != HS_SUCCESS)
-					return -ENOMEM;
-				if (hs_scan_stream(*s, pl, x->payload_len, 0, r->scratch,
-						   on_raw_match, &r->fmatches) != HS_SUCCESS)
-					return -EINVAL;
-			} else if (x->l4proto == SL_PROTO_UDP && p->hs_pblock) {
-				if (hs_scan(p->hs_pblock, pl, x->payload_len, 0, r->scratch,
-					    on_raw_match, &r->fmatches) != HS_SUCCESS)
-					return -EINVAL;
-			}
+			rc = scan_one(r, x->l4proto, &r->lst[(size_t)pos[q] * 2 + dir[q]],
+				      rte_pktmbuf_mtod_offset(mb->m[i + idx[q]], const char *,
+							      x->payload_off),
+				      x->payload_len, &r->fmatches);
+			if (rc < 0)
+				return rc;
 		}
 	}
-	for (uint32_t i = 0; i < r->nlst; i++) {
-		if (r->lst[i]) {
-			hs_close_stream(r->lst[i], NULL, NULL, NULL);
-			r->lst[i] = NULL;
-		}
-	}
+	close_streams(r->lst, r->nlst);
 	return 0;
 }
 
