@@ -34,13 +34,13 @@
  * if that is at least this long, so idle or stalled clients cannot lock
  * operators out. A client waiting for its reload or shadow compile is
  * never taken. */
-#define EVICT_IDLE_NS (2 * 1000000000ull)
+#define EVICT_IDLE_S 2.0
 
 struct client {
 	int fd;
 	pid_t pid;
 	uid_t uid;
-	uint64_t progress_ns;       /* accepted, or last byte read or written */
+	double progress_s;          /* accepted, or last byte read or written (mono_s) */
 	size_t inlen;
 	char *in;                   /* SL_CTL_MAX_LINE + 1 bytes */
 	char *out;                  /* pending response bytes */
@@ -66,19 +66,10 @@ struct job {
 static int listen_fd = -1;
 static char *sock_path;
 static struct client clients[MAX_CLIENTS];
-/* main lcore only: clients turned away (no slot) and clients whose slot
- * was given to a new one (see EVICT_IDLE_NS) */
-static uint64_t clients_refused, clients_evicted;
-
-/* for client progress: monotonic, unlike sl_now_ns (wall clock) */
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 static struct job *job;
+/* main lcore only: clients turned away (no slot) and clients whose slot
+ * was given to a new one (see EVICT_IDLE_S) */
+static uint64_t clients_refused, clients_evicted;
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -991,7 +982,7 @@ static void client_read(struct client *cl, bool hup)
 		return;
 	}
 	if (n > 0) {
-		cl->progress_ns = mono_ns();
+		cl->progress_s = mono_s();
 		cl->inlen += (size_t)n;
 		client_lines(cl);
 	}
@@ -1010,7 +1001,7 @@ static void client_write(struct client *cl)
 			return;
 		}
 		cl->outoff += (size_t)n;
-		cl->progress_ns = mono_ns();
+		cl->progress_s = mono_s();
 	}
 	free(cl->out);
 	cl->out = NULL;
@@ -1022,8 +1013,8 @@ static void client_write(struct client *cl)
 }
 
 /* Every slot is taken: free the one of the client that made no progress
- * for longest, if that is EVICT_IDLE_NS or more. Returns its index or -1. */
-static int evict_idle(uint64_t now)
+ * for longest, if that is EVICT_IDLE_S or more. Returns its index or -1. */
+static int evict_idle(double now)
 {
 	static const char note[] =
 		"{\"v\":1,\"ok\":false,\"error\":\"closed: idle while every control slot was taken\"}\n";
@@ -1032,9 +1023,9 @@ static int evict_idle(uint64_t now)
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		const struct client *cl = &clients[i];
 
-		if (cl->waiting || now - cl->progress_ns < EVICT_IDLE_NS)
+		if (cl->waiting || now - cl->progress_s < EVICT_IDLE_S)
 			continue;
-		if (k < 0 || cl->progress_ns < clients[k].progress_ns)
+		if (k < 0 || cl->progress_s < clients[k].progress_s)
 			k = i;
 	}
 	if (k < 0)
@@ -1060,7 +1051,7 @@ static void accept_clients(void)
 		for (i = 0; i < MAX_CLIENTS && clients[i].fd >= 0; i++)
 			;
 		if (i == MAX_CLIENTS)
-			i = evict_idle(mono_ns());
+			i = evict_idle(mono_s());
 		if (i < 0) {
 			static const char busy[] =
 				"{\"v\":1,\"ok\":false,\"error\":\"too many control clients\"}\n";
@@ -1072,7 +1063,7 @@ static void accept_clients(void)
 		}
 		memset(&clients[i], 0, sizeof(clients[i]));
 		clients[i].fd = fd;
-		clients[i].progress_ns = mono_ns();
+		clients[i].progress_s = mono_s();
 		clients[i].in = malloc(SL_CTL_MAX_LINE + 1);
 		if (clients[i].in == NULL) {
 			close(fd);
