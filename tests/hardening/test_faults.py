@@ -338,7 +338,9 @@ def clients_vanish():
     for s in idle:
         s.settimeout(0.05)
     check(d.status() is None, "clients: with 16 fresh idle clients, a 17th is turned away")
-    time.sleep(2.2)
+    # served once the oldest has been idle for 2 s (each try before that is
+    # turned away)
+    check(wait_for(lambda: d.status() is not None, 10), "clients: served once they are idle")
     st = d.status()
     check(st is not None and st["control"]["evicted"] >= 1 and st["control"]["refused"] >= 1,
           f"clients: with 16 idle clients, a new one is served (control: {st and st['control']})")
