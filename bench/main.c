@@ -555,6 +555,8 @@ static void fig_matcher(struct ctx *x)
 			/* for reference: raw Hyperscan behind decode and a flow lookup */
 			json_object_object_add(x->res, "floor_ratio",
 					       json_object_new_double(bt_jnum(r, "floor_ratio.median")));
+			json_object_object_add(x->res, "matcher_no_payload_share", json_object_new_double(
+				bt_jnum(r, "traffic.no_payload_share")));
 		}
 		json_object_array_add(rows, r);
 	}
@@ -717,8 +719,8 @@ static void fig_dataplane(struct ctx *x)
 		unsigned nr = 0;
 
 		for (unsigned k = 0; k < rounds; k++) {
-			json_object *t = run_testpmd(x, x->mode == M_FULL ? 5 :
-							x->mode == M_QUICK ? 3 : 2);
+			/* quick: 2 periods, to stay under a minute */
+			json_object *t = run_testpmd(x, x->mode == M_FULL ? 5 : 2);
 			json_object *l = dp_run(x, base, BT_POL_NONE, "loopback", 1);
 			/* the rig's own loop: a table row, and the reference
 			 * when testpmd cannot run */

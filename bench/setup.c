@@ -154,5 +154,15 @@ void bt_add_traffic_json(json_object *res, const struct bt_traffic *t)
 	json_object_object_add(o, "vlan_share",
 			       json_object_new_double(t->n ? (double)t->vlan_pkts / t->n : 0));
 	json_object_object_add(o, "skipped", json_object_new_int64(t->skipped));
+	{
+		/* frames without TCP/UDP payload: raw Hyperscan (figure 1) skips
+		 * them, an inline path still decodes, tracks and forwards them */
+		uint32_t none = 0;
+
+		for (uint32_t i = 0; i < t->n; i++)
+			none += t->pkt[i].pl_len == 0;
+		json_object_object_add(o, "no_payload_share",
+				       json_object_new_double(t->n ? (double)none / t->n : 0));
+	}
 	json_object_object_add(res, "traffic", o);
 }
