@@ -4,9 +4,10 @@
  *    for UDP payload, in wire order, streams opened on first use and
  *    closed at the end of the pass (the limit),
  *  - the floor, for reference: raw Hyperscan behind what a stateful path
- *    cannot skip. The same scans, but each frame is decoded (sl_decode)
- *    and its stream found by its 5-tuple in an rte_hash, as a path that
- *    is not handed the flow index must; no tracking, no verdicts, no tx.
+ *    must do in software. The same scans, but each frame is decoded
+ *    (sl_decode) and its stream found by its 5-tuple in an rte_hash, as a
+ *    path that is not handed the flow index must; no tracking, no
+ *    verdicts, no tx.
  *    It must find the same matches as raw Hyperscan,
  *  - sluice's inspection path without I/O: sl_worker_process on bursts of
  *    32 (decode, flows, reassembly, field extraction, domain/URL/IP

@@ -185,7 +185,7 @@ static void matcher(json_object *r, FILE *f)
 			fnum(bt_jnum(x, "sluice_cycles_per_pkt"), 0), fstat(x, "floor_ratio", 2, 1),
 			fnum(bt_jnum(x, "floor_cycles_per_pkt"), 0));
 	}
-	fprintf(f, "\nThe floor is raw Hyperscan plus what no stateful path can skip, done the "
+	fprintf(f, "\nThe floor is raw Hyperscan plus what a stateful path must do in software, done the "
 		"usual DPDK way: each frame decoded (sl_decode) and its flow found by its 5-tuple "
 		"(rte_hash_lookup_bulk over bursts of 32, headers and frames prefetched), with "
 		"nothing tracked or decided and no I/O. Raw Hyperscan is handed each packet's flow "
