@@ -276,6 +276,39 @@ static void hold(const struct bt_mbufs *mb)
 		rte_mbuf_refcnt_set(mb->m[i], 2);
 }
 
+static double median_of(const double *v, unsigned n)
+{
+	struct bt_stat st;
+
+	bt_stat_of(v, n, &st);
+	return st.med;
+}
+
+/* res[key] = median, min, max of v[0..n); returns the median */
+static double add_stat(json_object *res, const char *key, const double *v, unsigned n)
+{
+	struct bt_stat st;
+
+	bt_stat_of(v, n, &st);
+	json_object_object_add(res, key, bt_stat_json(&st));
+	return st.med;
+}
+
+/* res[key] = the statistics of num[k] / den[k] (tmp: n doubles) */
+static void add_ratio(json_object *res, const char *key, const double *num, const double *den,
+		      double *tmp, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		tmp[k] = num[k] / den[k];
+	add_stat(res, key, tmp, n);
+}
+
+/* res[key] = cycles per packet of a pass that took secs */
+static void add_cycles(json_object *res, const char *key, double secs, uint64_t hz, uint32_t pkts)
+{
+	json_object_object_add(res, key, json_object_new_double(secs * (double)hz / pkts));
+}
+
 int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 {
 	struct bt_traffic t;
@@ -284,7 +317,7 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 	struct sink sink = { 0 };
 	char lcores[256];
 	double *rs, *ss, *ratio, *rc_s, *sc_s, *fs, *fc_s;
-	struct bt_stat st;
+	double med;
 	struct sl_worker *w;
 	struct sl_snapshot *s;
 	unsigned reps = o->reps ? o->reps : 5;
@@ -401,7 +434,6 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 		sc_s[k] = thread_cpu_s() - c0;
 		sink_drain(&sink, w);
 		end_flows(w, s);
-		ratio[k] = rs[k] / ss[k];
 	}
 	if (r.fmatches - fhits0 != r.matches - hits0) {
 		/* the floor must scan the same bytes as raw Hyperscan */
@@ -411,55 +443,28 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 	}
 	bt_add_traffic_json(res, &t);
 	json_object_object_add(res, "passes", json_object_new_int((int)reps));
-	bt_stat_of(rs, reps, &st);
-	json_object_object_add(res, "raw_s", bt_stat_json(&st));
+	med = add_stat(res, "raw_s", rs, reps);
 	json_object_object_add(res, "raw_gbps",
-			       json_object_new_double((double)t.payload_bytes * 8 / st.med / 1e9));
-	json_object_object_add(res, "raw_cycles_per_pkt",
-			       json_object_new_double(st.med * (double)hz / t.n));
-	bt_stat_of(ss, reps, &st);
-	json_object_object_add(res, "sluice_s", bt_stat_json(&st));
+			       json_object_new_double((double)t.payload_bytes * 8 / med / 1e9));
+	add_cycles(res, "raw_cycles_per_pkt", med, hz, t.n);
+	med = add_stat(res, "sluice_s", ss, reps);
 	json_object_object_add(res, "sluice_gbps",
-			       json_object_new_double((double)t.payload_bytes * 8 / st.med / 1e9));
-	json_object_object_add(res, "sluice_mpps",
-			       json_object_new_double((double)t.n / st.med / 1e6));
-	json_object_object_add(res, "sluice_cycles_per_pkt",
-			       json_object_new_double(st.med * (double)hz / t.n));
-	bt_stat_of(ratio, reps, &st);
-	json_object_object_add(res, "ratio", bt_stat_json(&st));
+			       json_object_new_double((double)t.payload_bytes * 8 / med / 1e9));
+	json_object_object_add(res, "sluice_mpps", json_object_new_double((double)t.n / med / 1e6));
+	add_cycles(res, "sluice_cycles_per_pkt", med, hz, t.n);
+	add_ratio(res, "ratio", rs, ss, ratio, reps);
 	/* the same on thread cpu time: what preemption by other tasks does
 	 * not inflate (cache sharing still does) */
-	for (unsigned k = 0; k < reps; k++)
-		ratio[k] = rc_s[k] / sc_s[k];
-	bt_stat_of(ratio, reps, &st);
-	json_object_object_add(res, "ratio_cpu_time", bt_stat_json(&st));
-	bt_stat_of(sc_s, reps, &st);
-	json_object_object_add(res, "sluice_cpu_cycles_per_pkt",
-			       json_object_new_double(st.med * (double)hz / t.n));
-	bt_stat_of(rc_s, reps, &st);
-	json_object_object_add(res, "raw_cpu_cycles_per_pkt",
-			       json_object_new_double(st.med * (double)hz / t.n));
+	add_ratio(res, "ratio_cpu_time", rc_s, sc_s, ratio, reps);
+	add_cycles(res, "sluice_cpu_cycles_per_pkt", median_of(sc_s, reps), hz, t.n);
+	add_cycles(res, "raw_cpu_cycles_per_pkt", median_of(rc_s, reps), hz, t.n);
 	/* the floor: raw Hyperscan behind decode and a flow lookup */
-	bt_stat_of(fs, reps, &st);
-	json_object_object_add(res, "floor_s", bt_stat_json(&st));
-	json_object_object_add(res, "floor_cycles_per_pkt",
-			       json_object_new_double(st.med * (double)hz / t.n));
-	bt_stat_of(fc_s, reps, &st);
-	json_object_object_add(res, "floor_cpu_cycles_per_pkt",
-			       json_object_new_double(st.med * (double)hz / t.n));
-	for (unsigned k = 0; k < reps; k++)
-		ratio[k] = rs[k] / fs[k];
-	bt_stat_of(ratio, reps, &st);
-	json_object_object_add(res, "floor_ratio", bt_stat_json(&st));
-	for (unsigned k = 0; k < reps; k++)
-		ratio[k] = rc_s[k] / fc_s[k];
-	bt_stat_of(ratio, reps, &st);
-	json_object_object_add(res, "floor_ratio_cpu_time", bt_stat_json(&st));
+	add_cycles(res, "floor_cycles_per_pkt", add_stat(res, "floor_s", fs, reps), hz, t.n);
+	add_cycles(res, "floor_cpu_cycles_per_pkt", median_of(fc_s, reps), hz, t.n);
+	add_ratio(res, "floor_ratio", rs, fs, ratio, reps);
+	add_ratio(res, "floor_ratio_cpu_time", rc_s, fc_s, ratio, reps);
 	/* sluice against the floor: what tracking and deciding cost beyond it */
-	for (unsigned k = 0; k < reps; k++)
-		ratio[k] = fs[k] / ss[k];
-	bt_stat_of(ratio, reps, &st);
-	json_object_object_add(res, "sluice_vs_floor", bt_stat_json(&st));
+	add_ratio(res, "sluice_vs_floor", fs, ss, ratio, reps);
 	json_object_object_add(res, "raw_matches_per_pass",
 			       json_object_new_int64((int64_t)((r.matches - hits0) / reps)));
 	json_object_object_add(res, "floor_matches_per_pass",
