@@ -80,6 +80,38 @@ int sl_http_request_start(const uint8_t *data, uint32_t len);
 int sl_tls_client_hello(const uint8_t *data, uint32_t len,
 			const uint8_t **sni, uint16_t *sni_len, uint32_t *need);
 
+/* TLS record framing of one direction of a TCP stream, so that payload
+ * rules see plaintext only: the records of application data (content type
+ * 23, ciphertext) are told from the rest once both directions opened with
+ * their hello (a ClientHello record from the client, a ServerHello record
+ * from the server), so a client cannot switch inspection off on its own.
+ * Anything else in the framing (another first record, a bad content type,
+ * version or length, a gap in the stream, a stream picked up mid-way)
+ * turns the direction off for good: every later byte is plaintext to it.
+ * 4 bytes per direction, no allocation. */
+struct sl_tls_walk {
+	uint8_t st;          /* private: header bytes read (0..4) or in a body */
+	uint8_t flags;       /* SL_TLS_WALK_* and private bits */
+	uint16_t left;       /* private: record length read so far / body bytes left */
+};
+
+#define SL_TLS_WALK_HELLO 0x01  /* the direction opened with its hello record */
+#define SL_TLS_WALK_OFF 0x02    /* not (or no longer) TLS framing: all plaintext */
+
+void sl_tls_walk_init(struct sl_tls_walk *t);
+
+/* A delivery begins: its stream offset and whether bytes were skipped
+ * before it. A gap, or a first delivery not at offset 0, turns it off. */
+void sl_tls_walk_begin(struct sl_tls_walk *t, uint64_t off, int gap);
+
+/* The next run of in-order bytes d[0..len) (len > 0): returns its length
+ * (1..len) and sets *enc to 1 when the run is ciphertext (application data
+ * records, their headers included, after both hellos), else 0. Call again
+ * with what follows the run. client: this is the client's direction;
+ * peer: the other direction's walker. */
+uint32_t sl_tls_walk_run(struct sl_tls_walk *t, const struct sl_tls_walk *peer,
+			 const uint8_t *d, uint32_t len, int client, int *enc);
+
 /* ---- DNS ------------------------------------------------------------- */
 
 #define SL_DNS_NAME_MAX 255     /* wire form, length octets included */

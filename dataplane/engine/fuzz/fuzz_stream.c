@@ -1,6 +1,7 @@
 /* libFuzzer target: TCP reassembly driven by a byte program (segments at
  * arbitrary offsets with arbitrary flags, ACKs, flushes), checked against
- * a first-copy model, with the in-order stream fed to sl_app_feed. */
+ * a first-copy model, with the in-order stream fed to sl_app_feed and to
+ * the TLS record walk (whose runs must cover each delivery exactly). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ static uint32_t app_links[NBUF];
 
 struct st {
 	struct sl_app_half app;
+	struct sl_tls_walk tls, peer;
 	struct sl_app_pool *apool;
 	uint64_t end;
 	uint16_t port;
@@ -68,6 +70,16 @@ static int on_data(void *ctx, const uint8_t *data, uint32_t len, uint64_t off, i
 			abort();
 	}
 	sl_app_feed(&s->app, s->apool, data, len, gap, s->port, on_field, NULL);
+	sl_tls_walk_begin(&s->tls, off, gap);
+	for (i = 0; i < len;) {
+		int enc = -1;
+		uint32_t k = sl_tls_walk_run(&s->tls, &s->peer, data + i, len - i, s->model,
+					     &enc);
+
+		if (k == 0 || k > len - i || (enc != 0 && enc != 1))
+			abort();
+		i += k;
+	}
 	return s->stop && off + len > 4096;
 }
 
@@ -87,6 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	sl_app_pool_init(&apool, app_mem, app_links, NBUF);
 	memset(&s, 0, sizeof(s));
 	sl_app_half_init(&s.app);
+	sl_tls_walk_init(&s.tls);
+	sl_tls_walk_init(&s.peer);
+	s.peer.flags |= SL_TLS_WALK_HELLO;   /* so that runs of ciphertext occur */
 	s.apool = &apool;
 	s.port = (d[4] & 1) ? 53 : 443;
 	s.stop = (d[4] & 2) != 0;
