@@ -247,7 +247,9 @@ static void fmt_stats(json_object *r)
 		json_object_object_foreach(ov, k2, val2)
 			printf(" %s %" PRIu64, k2, (uint64_t)json_object_get_int64(val2));
 		printf("\npaths     fast path %" PRIu64 " (cleared flows), bypass %" PRIu64
-		       " (policy without rules)", gu(t, "fastpath_pkts"), gu(t, "bypass_pkts"));
+		       " (policy without rules), TLS application data passed by %" PRIu64
+		       " bytes", gu(t, "fastpath_pkts"), gu(t, "bypass_pkts"),
+		       gu(t, "encrypted_bytes"));
 		printf("\nrecords   %" PRIu64 " written, %" PRIu64 " write errors\n",
 		       gu(r, "records_written"), gu(r, "records_write_errors"));
 	}

@@ -360,7 +360,19 @@ int sl_config_load(struct sl_config *c, const char *path)
 			parse_ports(&x, c, s);
 		else if (strcmp(k, "workers") == 0)
 			parse_workers(&x, c, s);
-		else if (strcmp(k, "overload") == 0 || strcmp(k, "malformed") == 0) {
+		else if (strcmp(k, "encrypted") == 0) {
+			char *v = NULL;
+
+			if (get_str(&x, s, &v, false) == 0) {
+				if (strcmp(v, "skip") == 0)
+					c->scan_encrypted = false;
+				else if (strcmp(v, "scan") == 0)
+					c->scan_encrypted = true;
+				else
+					cerr(&x, s, "%s: unknown value \"%s\" (skip | scan)", k, v);
+			}
+			free(v);
+		} else if (strcmp(k, "overload") == 0 || strcmp(k, "malformed") == 0) {
 			char *v = NULL;
 
 			if (get_str(&x, s, &v, false) == 0) {

@@ -345,6 +345,7 @@ static json_object *lcore_stats_json(const struct sl_lcore_stats *t, uint32_t fl
 	json_object_object_add(o, "fastpath_pkts", ju64(t->fastpath));
 	json_object_object_add(o, "bypass_pkts", ju64(t->bypass));
 	json_object_object_add(o, "depth_reached", ju64(t->depth_reached));
+	json_object_object_add(o, "encrypted_bytes", ju64(t->encrypted_bytes));
 	json_object_object_add(o, "hits", ju64(t->hits));
 	json_object_object_add(o, "events", ju64(t->events));
 	json_object_object_add(o, "events_lost", ju64(t->overload_events));

@@ -304,10 +304,11 @@ static void print_summary(const struct opts *o, double secs)
 		       ",\"dropped_malformed\":%" PRIu64 ",\"tx_fail\":%" PRIu64
 		       ",\"injected\":%" PRIu64 ",\"decode_errors\":%" PRIu64
 		       ",\"flows\":%" PRIu64 ",\"records_written\":%" PRIu64
-		       ",\"events_lost\":%" PRIu64 ",\"seconds\":%.3f,",
+		       ",\"events_lost\":%" PRIu64 ",\"encrypted_bytes\":%" PRIu64
+		       ",\"seconds\":%.3f,",
 		       t.rx_pkts, t.tx_pkts, t.drop_policy, t.drop_overload, t.drop_malformed,
 		       t.tx_fail, t.injected, dec, t.flows_created, rs.written,
-		       t.overload_events, secs);
+		       t.overload_events, t.encrypted_bytes, secs);
 		/* per cause: how often overload got in the way (a packet, a
 		 * segment, a field, a stream chunk, an event) */
 		printf("\"overload\":{\"flow_table\":%" PRIu64 ",\"reassembly_ooo\":%" PRIu64

@@ -63,6 +63,8 @@ struct sl_config {
 	uint32_t tcp_timeout, tcp_closed_timeout, udp_timeout, other_timeout; /* s */
 	uint32_t evict_min_idle_ms; /* LRU flows idle at least this long may be evicted */
 	uint64_t inspect_depth;     /* bytes per direction */
+	bool scan_encrypted;        /* payload rules also scan TLS application
+				     * data (encrypted = "scan"; default skip) */
 	uint32_t ooo_bytes_per_flow;
 	uint32_t seg_chunks;        /* out-of-order chunks per worker */
 	uint32_t app_buffers;       /* field accumulation buffers per worker */
@@ -180,16 +182,18 @@ struct sl_flow {
 	uint8_t dns_blocked;        /* a DNS query of this flow was stopped ... */
 	uint16_t dns_blocked_id;    /* ... with this id: its answers are dropped too */
 	uint32_t recorded[SL_FLOW_RECORDED]; /* rule ids recorded on this flow */
+	uint32_t lru_stamp;         /* (now_tsc >> SL_LRU_SHIFT) when last moved to
+				     * the LRU tail (flow.c) */
 	uint64_t pkts[2];           /* per direction (SL_DIR_C2S/S2C) */
 	uint64_t bytes[2];
 	struct sl_tcp_half half[2]; /* per direction */
 	struct sl_app_half app;     /* client to server field extraction */
-	uint32_t lru_stamp;         /* (now_tsc >> SL_LRU_SHIFT) when last moved to
-				     * the LRU tail (flow.c) */
-	struct sl_pstream *ps[2];   /* payload streams per direction */
 	/* shadow candidate (sluice-ctl shadow): evaluated, never enforced */
 	uint8_t cstate;             /* enum sl_flow_state under the candidate */
 	uint8_t cmark;              /* SL_DIFF_NEW_BLOCK / SL_DIFF_NEW_ALLOW */
+	struct sl_pstream *ps[2];   /* payload streams per direction */
+	struct sl_tls_walk tls[2];  /* TLS record framing per direction
+				     * (encrypted = "skip") */
 	uint32_t cgen;              /* candidate generation of cstate / cps */
 	uint32_t crule_id;          /* candidate rule that would block or clear it */
 	struct sl_pstream *cps[2];
@@ -224,6 +228,7 @@ struct sl_lcore_stats {
 	uint64_t fastpath;                /* packets of cleared flows */
 	uint64_t bypass;                  /* forwarded whole: policy without rules */
 	uint64_t depth_reached;
+	uint64_t encrypted_bytes;         /* TLS application data not scanned */
 	uint64_t hits, hits_overflow;
 	uint64_t act[SL_ACT__COUNT];      /* enforced verdicts by action */
 	uint64_t shadow[SL_ACT__COUNT];   /* shadow would-be verdicts */
@@ -383,6 +388,9 @@ void sl_flows_free(struct sl_worker *w);
 struct sl_flow *sl_flow_lookup_slow(struct sl_worker *w, const struct sl_flow_key *k,
 				    hash_sig_t sig, int *created);
 void sl_flow_lru_move(struct sl_worker *w, struct sl_flow *f);
+
+/* four cache lines: the worker prefetches all of them ahead of a packet */
+_Static_assert(sizeof(struct sl_flow) == 4 * RTE_CACHE_LINE_SIZE, "struct sl_flow grew");
 
 /* every byte of a key is written by sl_flow_key_make: no padding to clear */
 _Static_assert(sizeof(struct sl_flow_key) == 16 + 16 + 2 + 2 + 1 + 1 + 2,

@@ -39,6 +39,7 @@ static void add_stats(struct rte_tel_data *d, const struct sl_lcore_stats *t)
 	rte_tel_data_add_dict_u64(d, "fragments", t->frags);
 	rte_tel_data_add_dict_u64(d, "fastpath_pkts", t->fastpath);
 	rte_tel_data_add_dict_u64(d, "bypass_pkts", t->bypass);
+	rte_tel_data_add_dict_u64(d, "encrypted_bytes", t->encrypted_bytes);
 	rte_tel_data_add_dict_u64(d, "overload_flow_table", t->overload_flow_table);
 	rte_tel_data_add_dict_u64(d, "overload_reassembly_ooo", t->overload_ooo);
 	rte_tel_data_add_dict_u64(d, "overload_reassembly_ip", t->overload_frag);

@@ -497,6 +497,55 @@ static void scan_payload(struct pkt_ctx *c, const uint8_t *data, uint32_t len,
 	}
 }
 
+/* Ciphertext passed by: counts towards the inspection depth like scanned
+ * bytes (the depth is a stream offset). */
+static void pass_encrypted(struct pkt_ctx *c, uint32_t len, uint64_t off)
+{
+	struct sl_flow *f = c->f;
+	int d = c->cdir;
+
+	c->w->st.encrypted_bytes += len;
+	if (!(f->depth_done & (1u << d)) && off + len >= sl_dp.cfg.inspect_depth) {
+		f->depth_done |= 1u << d;
+		stream_close(f, d);
+		c->w->st.depth_reached++;
+	}
+}
+
+/* Payload rules get the stream's plaintext: unless encrypted = "scan",
+ * the TLS application data records of a flow that opened with a TLS
+ * handshake on both sides are passed by (struct sl_tls_walk). The framing
+ * is walked even without payload rules, so that a policy with them, loaded
+ * later, finds it in step. */
+static void payload_runs(struct pkt_ctx *c, const uint8_t *data, uint32_t len,
+			 uint64_t off, int gap)
+{
+	struct sl_tls_walk *t = &c->f->tls[c->cdir];
+	bool scan = c->s->has_payload || (cand_open(c) && c->cs->has_payload);
+
+	if (!sl_dp.cfg.scan_encrypted && !(t->flags & SL_TLS_WALK_OFF)) {
+		sl_tls_walk_begin(t, off, gap);
+		while (len > 0 && !(t->flags & SL_TLS_WALK_OFF)) {
+			int enc;
+			uint32_t n = sl_tls_walk_run(t, &c->f->tls[!c->cdir], data, len,
+						     c->cdir == SL_DIR_C2S, &enc);
+
+			if (enc)
+				pass_encrypted(c, n, off);
+			else if (scan)
+				scan_payload(c, data, n, off, gap);
+			data += n;
+			len -= n;
+			off += n;
+			gap = 0;
+			if (verdict_final(c) || c->verdict == SL_ACT_ALLOW)
+				return;
+		}
+	}
+	if (len > 0 && scan)
+		scan_payload(c, data, len, off, gap);
+}
+
 static inline bool wants_fields(const struct sl_snapshot *s)
 {
 	return s != NULL && (s->has_domain || s->has_url);
@@ -523,8 +572,7 @@ static int on_stream(void *ctx, const uint8_t *data, uint32_t len, uint64_t off,
 		if (verdict_final(c) || c->verdict == SL_ACT_ALLOW)
 			return 1;
 	}
-	if (c->s->has_payload || (cand_open(c) && c->cs->has_payload))
-		scan_payload(c, data, len, off, gap);
+	payload_runs(c, data, len, off, gap);
 	return verdict_final(c) || c->verdict == SL_ACT_ALLOW;
 }
 
@@ -770,6 +818,8 @@ static void flow_reset_inspection(struct sl_worker *w, struct sl_flow *f)
 	}
 	sl_app_half_release(&f->app, &w->app_pool);
 	sl_app_half_init(&f->app);
+	sl_tls_walk_init(&f->tls[0]);
+	sl_tls_walk_init(&f->tls[1]);
 	f->depth_done = 0;
 }
 
@@ -1066,6 +1116,8 @@ static int process_frame(struct sl_worker *w, struct sl_snapshot *s, struct rte_
 		sl_tcp_half_init(&f->half[0]);
 		sl_tcp_half_init(&f->half[1]);
 		sl_app_half_init(&f->app);
+		sl_tls_walk_init(&f->tls[0]);
+		sl_tls_walk_init(&f->tls[1]);
 	} else if (!f->role_by_syn && p->l4proto == SL_PROTO_TCP &&
 		   (p->tcp_flags & SL_TCP_SYN) && f->half[0].delivered == 0 &&
 		   f->half[1].delivered == 0) {

@@ -113,6 +113,9 @@ out=$(inc curl -s --max-time 5 --resolve www.example:80:192.0.2.20 http://www.ex
 out=$(inc curl -sk --max-time 5 --resolve www.example:443:192.0.2.20 https://www.example/)
 case "$out" in *"s_server"*|*"Ciphers"*|*"HTTP"*) ok "allowed HTTPS request with SNI succeeds";;
 	*) bad "allowed HTTPS: '$(echo "$out" | head -c 200)'";; esac
+enc=$("$CTL" --socket "$T/sluice.sock" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["encrypted_bytes"])')
+[ "${enc:-0}" -gt 0 ] && ok "HTTPS: the TLS application data is passed by, not scanned ($enc bytes)" \
+	|| bad "encrypted_bytes after HTTPS: '$enc'"
 out=$(inc dig +time=2 +tries=1 @192.0.2.20 ok.example A +short)
 [ "$out" = "192.0.2.20" ] && ok "allowed DNS query answered" || bad "allowed DNS: '$out'"
 out=$(inc curl -s --max-time 5 -g "http://[2001:db8:1::20]/")

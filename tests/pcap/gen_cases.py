@@ -322,6 +322,64 @@ def case_stream_depth():
           config='policy = "policy.cfg";\nlimits = { inspect_depth = 2048; };\n')
 
 
+def tls_rec(ct, body):
+    if isinstance(body, str):
+        body = body.encode()
+    return struct.pack("!BBBH", ct, 3, 3, len(body)) + body
+
+
+def case_tls_app_data():
+    # Payload rules see plaintext only: TLS application data records are
+    # passed by once both sides opened with their hello (encrypted =
+    # "skip", the default), scanned with encrypted = "scan". The keyword
+    # stands for a coincidence in ciphertext.
+    kw = EICAR
+    noise = bytes(random.Random(7).randrange(256) for _ in range(300))
+    # A: a TLS exchange with the keyword inside application data records
+    a = TcpConv(C, S, 41200, 443).handshake()
+    a.send(True, tls_client_hello("a.tls.example"))
+    a1 = tls_rec(23, noise + kw.encode())
+    a.send(False, tls_server_hello_stub() + tls_rec(20, b"\x01") + a1)
+    a2 = tls_rec(23, kw + "client-request")
+    a.send(True, tls_rec(20, b"\x01") + a2)
+    a3 = tls_rec(23, "A-SERVER-LATER " + kw)
+    a.send(False, a3)
+    a.close()
+    # B: a ClientHello answered in plain HTTP: scanned, dropped
+    b = TcpConv(C, S, 41201, 443, t0=a.t).handshake()
+    b.send(True, tls_client_hello("b.tls.example"))
+    b.send(False, http_response(kw))
+    b.send(True, tls_rec(23, "B-CLIENT-LATER"))
+    b.close()
+    # C: the server's framing breaks after its hello: the rest is scanned
+    c = TcpConv(C, S, 41202, 443, t0=b.t).handshake()
+    c.send(True, tls_client_hello("c.tls.example"))
+    c1 = tls_rec(23, noise)
+    c.send(False, tls_server_hello_stub() + c1 + b"C-PLAIN " + kw.encode())
+    c.send(False, "C-SERVER-LATER")
+    c.close()
+    # D: application data before the server's hello (0-RTT): scanned
+    d = TcpConv(C, S, 41203, 443, t0=c.t).handshake()
+    d.send(True, tls_client_hello("d.tls.example") + tls_rec(23, kw))
+    d.send(False, tls_server_hello_stub() + tls_rec(23, "D-SERVER-LATER"))
+    d.close()
+    fr = a.frames + b.frames + c.frames + d.frames
+    pol = policy("t", [rule(9, "drop", 'payload = [ "EICAR-STANDARD-ANTIVIRUS-TEST-FILE" ];')])
+    enc = len(a1) + len(a2) + len(a3) + len(c1)
+    n = len(fr)
+    write("tls-app-data-skipped", fr, pol,
+          {"flows_per_rule": {"9": 3},
+           "summary": {"packets_in": n, "encrypted_bytes": enc},
+           "out_contains": ["A-SERVER-LATER"],
+           "out_absent": ["B-CLIENT-LATER", "C-SERVER-LATER", "D-SERVER-LATER"]})
+    write("tls-app-data-scanned", fr, pol,
+          {"flows_per_rule": {"9": 4},
+           "summary": {"packets_in": n, "encrypted_bytes": 0},
+           "out_absent": ["A-SERVER-LATER", "B-CLIENT-LATER", "C-SERVER-LATER",
+                          "D-SERVER-LATER"]},
+          config='policy = "policy.cfg";\nencrypted = "scan";\n')
+
+
 def main():
     for name, fn in sorted(globals().items()):
         if name.startswith("case_"):
