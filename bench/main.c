@@ -557,6 +557,11 @@ static void fig_matcher(struct ctx *x)
 					       json_object_new_double(bt_jnum(r, "floor_ratio.median")));
 			json_object_object_add(x->res, "matcher_no_payload_share", json_object_new_double(
 				bt_jnum(r, "traffic.no_payload_share")));
+			/* sluice as deployed (encrypted = "skip"): fewer bytes */
+			json_object_object_add(x->res, "matcher_skip_ratio",
+					       json_object_new_double(bt_jnum(r, "skip_ratio.median")));
+			json_object_object_add(x->res, "matcher_encrypted_share",
+					       json_object_new_double(bt_jnum(r, "encrypted_share")));
 		}
 		json_object_array_add(rows, r);
 	}

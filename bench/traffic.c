@@ -581,8 +581,11 @@ static int tls_flow(struct gen *g, struct gflow *f)
 		return -ENOMEM;
 	if (rc == 0)
 		rc = send_msg(g, f, 0, o, client_hello(g, f, o));
-	if (rc == 0)
-		rc = send_msg(g, f, 1, o, tls_records(g, 0x16, srv_hs, o));
+	if (rc == 0) {
+		n = tls_records(g, 0x16, srv_hs, o);
+		o[5] = 2;       /* the flight opens with a ServerHello */
+		rc = send_msg(g, f, 1, o, n);
+	}
 	if (rc == 0 && !short_) {
 		n = tls_records(g, 0x14, 1, o);
 		n += tls_records(g, 0x16, 48, o + n);
