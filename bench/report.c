@@ -77,9 +77,9 @@ static const char *fstat(json_object *o, const char *path, int prec, double scal
 
 static const char *fnum(double v, int prec)
 {
-	static char bufs[8][48];
+	static char bufs[16][48];   /* a table row takes up to 9 */
 	static unsigned k;
-	char *b = bufs[k++ % 8];
+	char *b = bufs[k++ % 16];
 
 	if (isnan(v))
 		return "-";
