@@ -82,6 +82,14 @@ static void feed(struct sl_tls_walk *t, const struct sl_tls_walk *peer, struct s
 
 static struct side cli, srv;
 
+/* An empty exchange: both sides' bytes and walks from the start. */
+static void fresh(struct sl_tls_walk *tc, struct sl_tls_walk *ts)
+{
+	cli.n = srv.n = 0;
+	sl_tls_walk_init(tc);
+	sl_tls_walk_init(ts);
+}
+
 static const uint32_t chunks[] = { 1, 2, 3, 4, 5, 6, 7, 13, 100, 1460, MAXS };
 
 /* A TLS 1.3-like exchange: hello, the server's flight with CCS and
@@ -93,9 +101,7 @@ static void test_handshake_then_app_data(void **state)
 		struct sl_tls_walk tc, ts;
 		uint32_t c1, s1;
 
-		cli.n = srv.n = 0;
-		sl_tls_walk_init(&tc);
-		sl_tls_walk_init(&ts);
+		fresh(&tc, &ts);
 		rec(&cli, 22, 1, 512, 1, 0);              /* ClientHello */
 		c1 = cli.n;
 		rec(&srv, 22, 3, 90, 2, 0);               /* ServerHello */
@@ -128,9 +134,7 @@ static void test_before_server_hello(void **state)
 	struct sl_tls_walk tc, ts;
 
 	(void)state;
-	cli.n = srv.n = 0;
-	sl_tls_walk_init(&tc);
-	sl_tls_walk_init(&ts);
+	fresh(&tc, &ts);
 	rec(&cli, 22, 1, 300, 1, 0);
 	rec(&cli, 23, 3, 200, 0x17, 0);
 	feed(&tc, &ts, &cli, 0, cli.n, 7, 1);
@@ -146,9 +150,7 @@ static void test_server_not_tls(void **state)
 	uint32_t c1;
 
 	(void)state;
-	cli.n = srv.n = 0;
-	sl_tls_walk_init(&tc);
-	sl_tls_walk_init(&ts);
+	fresh(&tc, &ts);
 	rec(&cli, 22, 1, 300, 1, 0);
 	c1 = cli.n;
 	raw(&srv, "HTTP/1.1 200 OK\r\nContent-Length: 68\r\n\r\n"
@@ -168,9 +170,7 @@ static void test_one_sided(void **state)
 	struct sl_tls_walk tc, ts;
 
 	(void)state;
-	cli.n = srv.n = 0;
-	sl_tls_walk_init(&tc);
-	sl_tls_walk_init(&ts);
+	fresh(&tc, &ts);
 	raw(&cli, "GET / HTTP/1.1\r\nHost: a.example\r\n\r\n", 0);
 	rec(&srv, 22, 3, 90, 2, 0);
 	rec(&srv, 23, 3, 500, 0x17, 0);
@@ -178,9 +178,7 @@ static void test_one_sided(void **state)
 	feed(&ts, &tc, &srv, 0, srv.n, 3, 0);
 	assert_true(tc.flags & SL_TLS_WALK_OFF);
 
-	cli.n = srv.n = 0;
-	sl_tls_walk_init(&tc);
-	sl_tls_walk_init(&ts);
+	fresh(&tc, &ts);
 	rec(&cli, 22, 3, 90, 2, 0);                 /* a ServerHello from the client */
 	rec(&cli, 23, 3, 50, 0x17, 0);
 	feed(&tc, &ts, &cli, 0, cli.n, 1000, 1);
@@ -208,9 +206,7 @@ static void test_framing_lost(void **state)
 			struct sl_tls_walk tc, ts;
 			uint32_t c1, s1, at;
 
-			cli.n = srv.n = 0;
-			sl_tls_walk_init(&tc);
-			sl_tls_walk_init(&ts);
+			fresh(&tc, &ts);
 			rec(&cli, 22, 1, 200, 1, 0);
 			c1 = cli.n;
 			rec(&srv, 22, 3, 90, 2, 0);
@@ -238,9 +234,7 @@ static void test_gap_and_midstream(void **state)
 	int enc;
 
 	(void)state;
-	cli.n = srv.n = 0;
-	sl_tls_walk_init(&tc);
-	sl_tls_walk_init(&ts);
+	fresh(&tc, &ts);
 	rec(&cli, 22, 1, 200, 1, 0);
 	c1 = cli.n;
 	rec(&srv, 22, 3, 90, 2, 0);
