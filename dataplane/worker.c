@@ -460,6 +460,14 @@ static int scan_stream(struct sl_snapshot *s, struct sl_worker *w, struct sl_pst
 	return 0;
 }
 
+/* Direction c->cdir has had its inspect_depth: no more scanning there. */
+static void depth_reached(struct pkt_ctx *c)
+{
+	c->f->depth_done |= 1u << c->cdir;
+	stream_close(c->f, c->cdir);
+	c->w->st.depth_reached++;
+}
+
 static void scan_payload(struct pkt_ctx *c, const uint8_t *data, uint32_t len,
 			 uint64_t off, int gap)
 {
@@ -475,9 +483,7 @@ static void scan_payload(struct pkt_ctx *c, const uint8_t *data, uint32_t len,
 	if (gap)
 		stream_close(f, d);  /* nothing may match across a hole */
 	if (off >= depth) {
-		f->depth_done |= 1u << d;
-		stream_close(f, d);
-		w->st.depth_reached++;
+		depth_reached(c);
 		return;
 	}
 	if (off + len > depth)
@@ -490,11 +496,8 @@ static void scan_payload(struct pkt_ctx *c, const uint8_t *data, uint32_t len,
 		handle_hits(c, &hs, &org, data, len, off, len);
 	if (cand_open(c) && scan_stream(c->cs, w, &f->cps[d], data, len, &hs) == 0)
 		cand_hits(c, &hs, &org);
-	if (off + len >= depth) {
-		f->depth_done |= 1u << d;
-		stream_close(f, d);
-		w->st.depth_reached++;
-	}
+	if (off + len >= depth)
+		depth_reached(c);
 }
 
 /* Ciphertext passed by: counts towards the inspection depth like scanned
@@ -505,11 +508,8 @@ static void pass_encrypted(struct pkt_ctx *c, uint32_t len, uint64_t off)
 	int d = c->cdir;
 
 	c->w->st.encrypted_bytes += len;
-	if (!(f->depth_done & (1u << d)) && off + len >= sl_dp.cfg.inspect_depth) {
-		f->depth_done |= 1u << d;
-		stream_close(f, d);
-		c->w->st.depth_reached++;
-	}
+	if (!(f->depth_done & (1u << d)) && off + len >= sl_dp.cfg.inspect_depth)
+		depth_reached(c);
 }
 
 /* Payload rules get the stream's plaintext: unless encrypted = "scan",
