@@ -7,6 +7,7 @@
  * with the same run without reloads, and placed in time against the
  * compiles and swaps (as are the packets shed by the rx-backlog rule). */
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include <rte_cycles.h>
 #include <rte_lcore.h>
+#include <rte_ring.h>
 
 #include "bench.h"
 #include "dp.h"
@@ -88,6 +90,8 @@ static const struct bt_rig *slot_rig;
 static uint32_t *shed_hist;
 static uint64_t *rx_hist, *busy_hist;
 static uint64_t shed_last, rx_last, busy_last;
+/* the most frames seen waiting in the first rx ring, by slot */
+static uint32_t *ring_hist;
 
 static void slot_sample(void)
 {
@@ -103,6 +107,12 @@ static void slot_sample(void)
 		shed_hist[slot] += (uint32_t)(st.overload_rx - shed_last);
 		rx_hist[slot] += st.rx_pkts - rx_last;
 		busy_hist[slot] += st.busy_tsc - busy_last;
+		{
+			uint32_t c = rte_ring_count(slot_rig->rx_a[0]);
+
+			if (c > ring_hist[slot])
+				ring_hist[slot] = c;
+		}
 	}
 	shed_last = st.overload_rx;
 	rx_last = st.rx_pkts;
@@ -290,7 +300,8 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	shed_hist = calloc(g.hist_slots, sizeof(*shed_hist));
 	rx_hist = calloc(g.hist_slots, sizeof(*rx_hist));
 	busy_hist = calloc(g.hist_slots, sizeof(*busy_hist));
-	if (shed_hist == NULL || rx_hist == NULL || busy_hist == NULL)
+	ring_hist = calloc(g.hist_slots, sizeof(*ring_hist));
+	if (shed_hist == NULL || rx_hist == NULL || busy_hist == NULL || ring_hist == NULL)
 		rc = -ENOMEM;
 	slot_rig = &g;
 	shed_last = b.st.overload_rx;   /* the reload phase starts at b */
@@ -315,6 +326,11 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	{
 		uint64_t near = 0, compiling = 0, shed_near = 0, shed_compiling = 0;
 		uint64_t rx_near = 0, busy_near = 0, rx_else = 0, busy_else = 0;
+		uint32_t ring_max = 0;
+		/* SLUICE_BENCH_SLOTS=FILE: one line a slot: slot, after a swap,
+		 * compiling, shed, rx, busy cycles, lost, most waiting */
+		const char *dump = getenv("SLUICE_BENCH_SLOTS");
+		FILE *df = dump ? fopen(dump, "w") : NULL;
 
 		for (uint32_t i = 0; i < g.hist_slots; i++) {
 			double t0 = g.hist_t0 + i * 0.01;
@@ -335,7 +351,15 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 				rx_else += rx_hist[i];
 				busy_else += busy_hist[i];
 			}
+			if (df)
+				fprintf(df, "%u %d %d %u %" PRIu64 " %" PRIu64 " %u %u\n", i,
+					after_swap, compile, shed_hist[i], rx_hist[i], busy_hist[i],
+					g.loss_hist[i], ring_hist[i]);
+			if (ring_hist[i] > ring_max)
+				ring_max = ring_hist[i];
 		}
+		if (df)
+			fclose(df);
 		/* the workers' busy cycles per packet received: after a swap
 		 * (the new snapshot's first use), and away from swaps and
 		 * compiles. Below capacity a poll finds few packets, so this
@@ -352,11 +376,16 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 		json_object_object_add(res, "shed_while_compiling",
 				       json_object_new_int64((int64_t)shed_compiling));
 		json_object_object_add(res, "swap_window_s", json_object_new_double(SWAP_WINDOW_S));
+		/* the deepest the worker's rx ring was seen while reloading
+		 * (sampled every few hundred us): how close to the mark */
+		json_object_object_add(res, "rx_ring_max_reloading", json_object_new_int64(ring_max));
 	}
 	free(g.loss_hist);
 	free(shed_hist);
 	free(rx_hist);
 	free(busy_hist);
+	free(ring_hist);
+	ring_hist = NULL;
 	shed_hist = NULL;
 	rx_hist = busy_hist = NULL;
 	json_object_object_add(res, "counters", bt_dp_counters());

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "sluice/app.h"
+#include "sluice/backlog.h"
 #include "sluice/decode.h"
 #include "sluice/event.h"
 #include "sluice/policy.h"
@@ -267,7 +268,7 @@ struct sl_worker {
 	struct sl_tx tx[SL_MAX_PORTS];
 	bool no_tx;                 /* benchmarks: free instead of transmitting */
 	bool shed;                  /* this burst: the queue is backlogged, no inspection */
-	uint32_t rx_full[SL_MAX_PORTS]; /* full bursts in a row, by port index */
+	struct sl_backlog rx_est[SL_MAX_PORTS]; /* rx backlog estimate, by port index */
 	struct sl_snapshot *cand;   /* sl_dp.cand as loaded for this burst */
 	uint64_t now_tsc;           /* at the start of the burst */
 	uint64_t now_ns;            /* CLOCK_REALTIME at the start of the burst */

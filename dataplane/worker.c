@@ -1508,23 +1508,25 @@ int sl_worker_call(struct sl_worker *w, struct sl_wcmd *c, unsigned timeout_ms)
 }
 
 /* After a burst of n from port index i: is the worker behind on that
- * queue, with at least rx_mark packets still waiting? Asked only when the
- * burst came back full. The device tells when it reports descriptor status
- * (most NICs); otherwise a ring's worth of full bursts in a row (the
- * queue never ran dry) says so. A replayed capture is never behind. */
+ * queue, with at least rx_mark packets still waiting? The device tells
+ * when it reports descriptor status (most NICs; asked only when the burst
+ * came back full); otherwise it is estimated from the bursts' sizes and
+ * times (sluice/backlog.h). A replayed capture is never behind. */
 static bool rx_behind(struct sl_worker *w, unsigned i, uint16_t port, uint16_t n)
 {
 	uint32_t mark = sl_dp.rx_mark[port];
+	bool est;
 	int st;
 
-	if (n < SL_BURST || mark == 0 || sl_dp.offline) {
-		w->rx_full[i] = 0;
+	if (mark == 0 || sl_dp.offline)
 		return false;
-	}
+	est = sl_backlog_behind(&w->rx_est[i], w->now_tsc, n, SL_BURST, mark, sl_dp.tsc_hz / 1000);
+	if (n < SL_BURST)
+		return false;
 	st = rte_eth_rx_descriptor_status(port, w->idx, (uint16_t)(mark - 1));
 	if (st >= 0)
 		return st == RTE_ETH_RX_DESC_DONE;
-	return ++w->rx_full[i] * SL_BURST >= mark;
+	return est;
 }
 
 /* A policy without rules and no candidate: the burst goes to the peer

@@ -1,0 +1,45 @@
+/* Rx backlog estimate for queues whose device does not report descriptor
+ * status (see include/sluice/backlog.h). */
+#include "sluice/backlog.h"
+
+#define RATE_NEW 0.25   /* weight of a closed window in the rate */
+
+double sl_backlog_waiting(const struct sl_backlog *b, uint64_t now)
+{
+	if (b->streak == 0)
+		return 0;
+	return b->rate * (double)(now - b->dry) - (double)b->streak;
+}
+
+bool sl_backlog_behind(struct sl_backlog *b, uint64_t now, uint32_t n, uint32_t burst,
+		       uint32_t mark, uint64_t window)
+{
+	double w;
+
+	if (n < burst) {
+		/* the queue ran dry: all that arrived since `win` was received */
+		b->dry = now;
+		b->streak = 0;
+		if (b->win == 0) {
+			b->win = now;
+			b->win_pkts = 0;
+		} else if (now - b->win >= window) {
+			double r = (double)(b->win_pkts + n) / (double)(now - b->win);
+
+			b->rate = b->rate == 0 ? r : b->rate + RATE_NEW * (r - b->rate);
+			b->win = now;
+			b->win_pkts = 0;
+		} else {
+			b->win_pkts += n;
+		}
+		return false;
+	}
+	b->streak += n;
+	b->win_pkts += n;
+	if (mark == 0)
+		return false;
+	if (b->streak >= 4 * (uint64_t)mark)
+		return true;
+	w = sl_backlog_waiting(b, now);
+	return w >= (double)mark || w <= -(double)mark;
+}

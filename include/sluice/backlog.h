@@ -1,0 +1,48 @@
+/* How far behind a worker is on an rx queue whose device cannot say
+ * (no rte_eth_rx_descriptor_status: net_ring, af_packet, tap, memif,
+ * virtio...). A plain function of what the worker sees, the size of each
+ * burst and the time of each poll, so it is unit-tested without DPDK.
+ *
+ * The queue is empty whenever a receive comes back short of a full burst.
+ * Between two such moments everything that arrived was received, which
+ * gives the arrival rate. While bursts come back full, what is waiting is
+ * about rate * (now - last short receive) - packets received since.
+ * The older rule ("a ring's worth of full bursts in a row") also fired
+ * when a worker near its capacity was only slowly draining a small
+ * backlog, and shed inspection it did not need to (bench/NOTES.md).
+ */
+#ifndef SLUICE_BACKLOG_H
+#define SLUICE_BACKLOG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One per rx queue a worker polls; all zero to start. Written and read
+ * by that worker only. Times in any unit (the worker uses the TSC). */
+struct sl_backlog {
+	uint64_t dry;       /* last receive that was not a full burst */
+	uint64_t win;       /* start of the rate window (a short receive); 0: none yet */
+	uint64_t streak;    /* packets received in full bursts since `dry` */
+	uint64_t win_pkts;  /* packets received since `win` */
+	double rate;        /* arrivals per time unit (EWMA of windows); 0 until one closes */
+};
+
+/* After a receive of n packets (burst: the most it asked for) at time
+ * now: is at least `mark` still waiting? True when
+ * - the estimate says so; or
+ * - the full bursts brought at least `mark` more than the rate accounts
+ *   for: the rate is too low (a surge since it was measured, or none
+ *   measured yet), so what waits is not known; or
+ * - 4 * mark came in full bursts in a row, whatever the estimate (a surge
+ *   on top of a high load shows in the first two only slowly).
+ * A rate window closes at the first short receive at least `window` after
+ * it opened. Times must be > 0. */
+bool sl_backlog_behind(struct sl_backlog *b, uint64_t now, uint32_t n, uint32_t burst,
+		       uint32_t mark, uint64_t window);
+
+/* The estimate itself after the last receive: arrivals since the queue
+ * was last empty (rate * time) less the packets received since; negative
+ * when more came than the rate accounts for; 0 after a short receive. */
+double sl_backlog_waiting(const struct sl_backlog *b, uint64_t now);
+
+#endif
