@@ -58,8 +58,13 @@ static void *compile_main(void *arg)
 	return NULL;
 }
 
+/* the most frames seen waiting in the first rx ring since the last
+ * phase_mark (sampled each round of main_duties, every few hundred us) */
+static uint32_t ring_max;
+
 struct phase {
 	uint64_t offered, ring_full, skipped, preempted;
+	uint32_t ring_max;          /* deepest rx ring seen since the previous mark */
 	struct sl_lcore_stats st;
 };
 
@@ -69,6 +74,8 @@ static void phase_mark(const struct bt_rig *g, struct phase *p)
 	p->ring_full = __atomic_load_n(&g->ring_full, __ATOMIC_RELAXED);
 	p->skipped = __atomic_load_n(&g->pace_skipped, __ATOMIC_RELAXED);
 	p->preempted = bt_workers_preempted();
+	p->ring_max = ring_max;
+	ring_max = 0;
 	sl_stats_sum(&p->st);
 }
 
@@ -98,7 +105,13 @@ static void slot_sample(void)
 	struct sl_lcore_stats st;
 	double now = bt_now();
 	uint64_t slot;
+	uint32_t depth;
 
+	if (slot_rig == NULL)
+		return;
+	depth = rte_ring_count(slot_rig->rx_a[0]);
+	if (depth > ring_max)
+		ring_max = depth;
 	if (shed_hist == NULL || now < slot_rig->hist_t0)
 		return;
 	sl_stats_sum(&st);
@@ -107,12 +120,8 @@ static void slot_sample(void)
 		shed_hist[slot] += (uint32_t)(st.overload_rx - shed_last);
 		rx_hist[slot] += st.rx_pkts - rx_last;
 		busy_hist[slot] += st.busy_tsc - busy_last;
-		{
-			uint32_t c = rte_ring_count(slot_rig->rx_a[0]);
-
-			if (c > ring_hist[slot])
-				ring_hist[slot] = c;
-		}
+		if (depth > ring_hist[slot])
+			ring_hist[slot] = depth;
 	}
 	shed_last = st.overload_rx;
 	rx_last = st.rx_pkts;
@@ -215,6 +224,7 @@ static json_object *phase_json(const struct phase *a, const struct phase *b, dou
 			       json_object_new_int64((int64_t)(b->st.overload_rx - a->st.overload_rx)));
 	json_object_object_add(o, "worker_preempted",
 			       json_object_new_int64((int64_t)(b->preempted - a->preempted)));
+	json_object_object_add(o, "rx_ring_max", json_object_new_int64(b->ring_max));
 	return o;
 }
 
@@ -285,6 +295,7 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	g.pace_t0 = 0;
 	__atomic_store_n(&src.paced, 1, __ATOMIC_RELEASE);
 	usleep(200000);
+	slot_rig = &g;
 	phase_mark(&g, &a);
 	if (rc == 0)
 		rc = main_duties(secs, NULL, NULL);
@@ -303,7 +314,6 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	ring_hist = calloc(g.hist_slots, sizeof(*ring_hist));
 	if (shed_hist == NULL || rx_hist == NULL || busy_hist == NULL || ring_hist == NULL)
 		rc = -ENOMEM;
-	slot_rig = &g;
 	shed_last = b.st.overload_rx;   /* the reload phase starts at b */
 	rx_last = b.st.rx_pkts;
 	busy_last = b.st.busy_tsc;
@@ -326,7 +336,6 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	{
 		uint64_t near = 0, compiling = 0, shed_near = 0, shed_compiling = 0;
 		uint64_t rx_near = 0, busy_near = 0, rx_else = 0, busy_else = 0;
-		uint32_t ring_max = 0;
 		/* SLUICE_BENCH_SLOTS=FILE: one line a slot: slot, after a swap,
 		 * compiling, shed, rx, busy cycles, lost, most waiting */
 		const char *dump = getenv("SLUICE_BENCH_SLOTS");
@@ -355,8 +364,6 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 				fprintf(df, "%u %d %d %u %" PRIu64 " %" PRIu64 " %u %u\n", i,
 					after_swap, compile, shed_hist[i], rx_hist[i], busy_hist[i],
 					g.loss_hist[i], ring_hist[i]);
-			if (ring_hist[i] > ring_max)
-				ring_max = ring_hist[i];
 		}
 		if (df)
 			fclose(df);
@@ -376,9 +383,6 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 		json_object_object_add(res, "shed_while_compiling",
 				       json_object_new_int64((int64_t)shed_compiling));
 		json_object_object_add(res, "swap_window_s", json_object_new_double(SWAP_WINDOW_S));
-		/* the deepest the worker's rx ring was seen while reloading
-		 * (sampled every few hundred us): how close to the mark */
-		json_object_object_add(res, "rx_ring_max_reloading", json_object_new_int64(ring_max));
 	}
 	free(g.loss_hist);
 	free(shed_hist);
@@ -386,6 +390,7 @@ int bt_child_reload(const struct bt_child_opts *o, json_object *res)
 	free(busy_hist);
 	free(ring_hist);
 	ring_hist = NULL;
+	slot_rig = NULL;
 	shed_hist = NULL;
 	rx_hist = busy_hist = NULL;
 	json_object_object_add(res, "counters", bt_dp_counters());

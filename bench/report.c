@@ -339,10 +339,13 @@ static void policy(json_object *r, FILE *f)
 				fnum(bt_jnum(rl, "cycles_per_pkt_after_swaps"), 0),
 				fnum(bt_jnum(rl, "swap_window_s") * 1000, 0),
 				fnum(bt_jnum(rl, "cycles_per_pkt_otherwise"), 0));
-		if (!isnan(bt_jnum(rl, "rx_ring_max_reloading")))
-			fprintf(f, " The deepest the rx ring was seen while reloading: %s packets "
-				"(the shedding mark is 3/4 of the ring).",
-				fnum(bt_jnum(rl, "rx_ring_max_reloading"), 0));
+		if (!isnan(bt_jnum(rl, "reloading.rx_ring_max")))
+			fprintf(f, " The deepest the rx ring was seen (sampled every few hundred "
+				"us): %s packets without reloads, %s while reloading (the worker "
+				"sheds from %s).",
+				fnum(bt_jnum(rl, "baseline.rx_ring_max"), 0),
+				fnum(bt_jnum(rl, "reloading.rx_ring_max"), 0),
+				fnum(bt_jnum(rl, "rx_desc") * 3 / 4, 0));
 		fprintf(f, "\n\n");
 	}
 }
