@@ -3,6 +3,7 @@
 #include "sluice/backlog.h"
 
 #define RATE_NEW 0.25   /* weight of a closed window in the rate */
+#define DRAINING 1.1    /* taken at least this much faster than the rate: draining */
 
 double sl_backlog_waiting(const struct sl_backlog *b, uint64_t now)
 {
@@ -34,12 +35,19 @@ bool sl_backlog_behind(struct sl_backlog *b, uint64_t now, uint32_t n, uint32_t 
 		}
 		return false;
 	}
+	if (b->streak == 0)
+		b->first = now;
 	b->streak += n;
 	b->win_pkts += n;
 	if (mark == 0)
 		return false;
-	if (b->streak >= 4 * (uint64_t)mark)
-		return true;
 	w = sl_backlog_waiting(b, now);
-	return w >= (double)mark || w <= -(double)mark;
+	if (w >= (double)mark)
+		return true;
+	if (b->streak < mark)
+		return false;
+	if (b->streak >= 2 * (uint64_t)mark || w <= -(double)mark)
+		return true;
+	/* received since `first` against the rate's arrivals over that time */
+	return (double)b->streak < DRAINING * b->rate * (double)(now - b->first);
 }

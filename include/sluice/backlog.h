@@ -21,6 +21,7 @@
  * by that worker only. Times in any unit (the worker uses the TSC). */
 struct sl_backlog {
 	uint64_t dry;       /* last receive that was not a full burst */
+	uint64_t first;     /* first full burst since `dry` */
 	uint64_t win;       /* start of the rate window (a short receive); 0: none yet */
 	uint64_t streak;    /* packets received in full bursts since `dry` */
 	uint64_t win_pkts;  /* packets received since `win` */
@@ -33,8 +34,11 @@ struct sl_backlog {
  * - the full bursts brought at least `mark` more than the rate accounts
  *   for: the rate is too low (a surge since it was measured, or none
  *   measured yet), so what waits is not known; or
- * - 4 * mark came in full bursts in a row, whatever the estimate (a surge
- *   on top of a high load shows in the first two only slowly).
+ * - a mark's worth came in full bursts in a row and the worker has been
+ *   taking them no faster than 1.1 times the rate: by the estimate the
+ *   queue is not draining, and a surge would not show (the worker could
+ *   be slowed just as arrivals rose; this is the older rule); or
+ * - twice the mark came in full bursts in a row, whatever the estimate.
  * A rate window closes at the first short receive at least `window` after
  * it opened. Times must be > 0. */
 bool sl_backlog_behind(struct sl_backlog *b, uint64_t now, uint32_t n, uint32_t burst,

@@ -4,8 +4,10 @@
  * stalling. Checked against the queue's true length: a worker draining a
  * small backlog near its capacity is not behind (the rule this replaced
  * said it was), a stall that leaves a mark's worth waiting is behind at
- * once, and a surge past the measured rate or a queue that was never
- * empty is caught before the ring would overflow. Time unit: 1 ns. */
+ * once, and a surge past the measured rate, a worker slowed just as
+ * arrivals rose, or a queue that was never empty is caught before the
+ * ring would overflow. Each rule of sl_backlog_behind fails a test when it
+ * is taken out. Time unit: 1 ns. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,6 +33,7 @@ struct sim {
 	struct sl_backlog b;
 	double t;               /* now */
 	double lambda;          /* arrivals per ns */
+	double per_pkt;         /* the worker's time per packet */
 	double arrived;         /* since the start (fractional) */
 	uint64_t taken;
 	uint64_t waiting;       /* true queue length after the last receive */
@@ -47,6 +50,7 @@ static void sim_init(struct sim *s, double rho)
 	memset(s, 0, sizeof(*s));
 	s->t = 1000;
 	s->lambda = rho * MU;
+	s->per_pkt = PER_PKT;
 }
 
 /* Time passes with the worker away (a stall, or a poll's own work). */
@@ -76,7 +80,7 @@ static void poll_once(struct sim *s)
 	s->behind = sl_backlog_behind(&s->b, (uint64_t)s->t, s->n, BURST, MARK, WINDOW);
 	s->polls++;
 	s->behind_polls += s->behind;
-	elapse(s, PER_POLL + PER_PKT * s->n);
+	elapse(s, PER_POLL + s->per_pkt * s->n);
 }
 
 static void run_for(struct sim *s, double ns)
@@ -102,7 +106,7 @@ static void test_steady(void **state)
 
 /* Near capacity (75%), a stall leaves 40% of the mark waiting. Draining
  * it takes 1.6 marks of full bursts in a row: the old rule (a mark's worth
- * in a row) shed; the estimate knows the queue is short. */
+ * in a row) shed; the estimate knows the queue is short and draining. */
 static void test_small_backlog_near_capacity(void **state)
 {
 	static struct sim s;
@@ -122,15 +126,16 @@ static void test_small_backlog_near_capacity(void **state)
 	assert_int_equal(s.behind_polls, 0);
 }
 
-/* Half load, a stall that leaves 1.2 marks waiting: behind at the first
- * burst after it, and no longer once the queue is well below the mark. */
+/* 30% load, a stall that leaves 1.2 marks waiting: behind at the first
+ * burst after it, and no longer once the queue is well below the mark
+ * (draining it takes 1.7 marks in a row, under the 2-mark rule). */
 static void test_stall(void **state)
 {
 	static struct sim s;
 	int first = 1;
 
 	(void)state;
-	sim_init(&s, 0.5);
+	sim_init(&s, 0.3);
 	run_for(&s, 20e6);
 	assert_int_equal(s.behind_polls, 0);
 	elapse(&s, 1.2 * MARK / s.lambda);
@@ -189,24 +194,49 @@ static void test_never_empty(void **state)
 	assert_false(sl_backlog_behind(&b, 600, BURST, BURST, 0, WINDOW));
 }
 
-/* A long run of full bursts the rate explains (95% load, a backlog of
- * 30% of the mark to drain: six marks in a row): behind once four marks
- * came in a row, whatever the estimate. */
-static void test_long_streak(void **state)
+/* A long run of full bursts the rate explains (80% load, a backlog of
+ * half the mark to drain: 2.5 marks in a row): behind once twice the
+ * mark came in a row, whatever the estimate. */
+static void test_twice_mark(void **state)
 {
 	static struct sim s;
 	uint64_t at = 0;
 
 	(void)state;
-	sim_init(&s, 0.95);
+	sim_init(&s, 0.8);
 	run_for(&s, 20e6);
-	elapse(&s, 0.3 * MARK / s.lambda);
+	elapse(&s, 0.5 * MARK / s.lambda);
 	for (int i = 0; i < 100000 && at == 0; i++) {
 		poll_once(&s);
 		if (s.behind)
 			at = s.b.streak;
 	}
-	assert_true(at >= 4 * MARK && at < 4 * MARK + BURST);
+	assert_true(at >= 2 * MARK && at < 2 * MARK + BURST);
+}
+
+/* The rate was learned at 50% load; then the worker slows to half its
+ * speed just as arrivals rise to 90% of its old speed. It takes packets
+ * about as fast as the old rate says they come, so the estimate sees
+ * neither a backlog nor a surplus, while the queue grows. Not draining by
+ * the estimate: behind after a mark's worth in a row, before the ring
+ * overflows (the 2-mark rule alone would be too late). */
+static void test_slowed_and_surge(void **state)
+{
+	static struct sim s;
+	int on = 0;
+
+	(void)state;
+	sim_init(&s, 0.5);
+	run_for(&s, 20e6);
+	s.per_pkt = 2 * PER_PKT;
+	s.lambda = 0.9 * MU;
+	for (int i = 0; i < 5000 && !on; i++) {
+		poll_once(&s);
+		on = s.behind;
+	}
+	assert_true(on);
+	assert_int_equal(s.overflow, 0);
+	assert_true(s.waiting < RING);
 }
 
 int main(void)
@@ -217,7 +247,8 @@ int main(void)
 		cmocka_unit_test(test_stall),
 		cmocka_unit_test(test_surge),
 		cmocka_unit_test(test_never_empty),
-		cmocka_unit_test(test_long_streak),
+		cmocka_unit_test(test_twice_mark),
+		cmocka_unit_test(test_slowed_and_surge),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
