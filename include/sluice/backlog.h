@@ -8,8 +8,9 @@
  * gives the arrival rate. While bursts come back full, what is waiting is
  * about rate * (now - last short receive) - packets received since.
  * The older rule ("a ring's worth of full bursts in a row") also fired
- * when a worker near its capacity was only slowly draining a small
- * backlog, and shed inspection it did not need to (bench/NOTES.md).
+ * when a worker was only slowly draining a short queue, and shed
+ * inspection it did not need to (bench/NOTES.md); it now applies only
+ * where the estimate cannot tell draining from filling.
  */
 #ifndef SLUICE_BACKLOG_H
 #define SLUICE_BACKLOG_H
