@@ -1511,8 +1511,10 @@ int sl_worker_call(struct sl_worker *w, struct sl_wcmd *c, unsigned timeout_ms)
  * queue, with at least rx_mark packets still waiting? The device tells
  * when it reports descriptor status (most NICs; asked only when the burst
  * came back full); otherwise it is estimated from the bursts' sizes and
- * times (sluice/backlog.h). A replayed capture is never behind. */
-static bool rx_behind(struct sl_worker *w, unsigned i, uint16_t port, uint16_t n)
+ * times (sluice/backlog.h), with rate windows of at least tsc_ms TSC
+ * cycles. A replayed capture is never behind. */
+static bool rx_behind(struct sl_worker *w, unsigned i, uint16_t port, uint16_t n,
+		      uint64_t tsc_ms)
 {
 	uint32_t mark = sl_dp.rx_mark[port];
 	bool est;
@@ -1520,7 +1522,7 @@ static bool rx_behind(struct sl_worker *w, unsigned i, uint16_t port, uint16_t n
 
 	if (mark == 0 || sl_dp.offline)
 		return false;
-	est = sl_backlog_behind(&w->rx_est[i], w->now_tsc, n, SL_BURST, mark, sl_dp.tsc_hz / 1000);
+	est = sl_backlog_behind(&w->rx_est[i], w->now_tsc, n, SL_BURST, mark, tsc_ms);
 	if (n < SL_BURST)
 		return false;
 	st = rte_eth_rx_descriptor_status(port, w->idx, (uint16_t)(mark - 1));
@@ -1582,6 +1584,7 @@ int sl_worker_main(void *arg)
 	unsigned got = 0;           /* packets the previous poll received */
 	unsigned unread = 0;        /* polls since the TSC was last read ... */
 	uint64_t t_mark = rte_rdtsc(); /* ... which it then said */
+	const uint64_t tsc_ms = sl_dp.tsc_hz / 1000;
 
 	RTE_PER_LCORE(sl_worker_idx) = w->idx;
 	rte_rcu_qsbr_thread_register(sl_dp.qsbr, w->idx);
@@ -1634,7 +1637,7 @@ int sl_worker_main(void *arg)
 				got += n;
 				continue;
 			}
-			w->shed = rx_behind(w, i, port, n);
+			w->shed = rx_behind(w, i, port, n, tsc_ms);
 			if (n == 0)
 				continue;
 			got += n;

@@ -91,6 +91,13 @@ static void run_for(struct sim *s, double ns)
 		poll_once(s);
 }
 
+/* 20 ms at load rho: the rate is known, nothing waits */
+static void learned(struct sim *s, double rho)
+{
+	sim_init(s, rho);
+	run_for(s, 20e6);
+}
+
 /* Steady load below capacity: never behind; the rate is learned. */
 static void test_steady(void **state)
 {
@@ -113,8 +120,7 @@ static void test_small_backlog_near_capacity(void **state)
 	uint64_t streak_max = 0;
 
 	(void)state;
-	sim_init(&s, 0.75);
-	run_for(&s, 20e6);
+	learned(&s, 0.75);
 	elapse(&s, 0.4 * MARK / s.lambda);
 	for (int i = 0; i < 100000; i++) {
 		poll_once(&s);
@@ -135,8 +141,7 @@ static void test_stall(void **state)
 	int first = 1;
 
 	(void)state;
-	sim_init(&s, 0.3);
-	run_for(&s, 20e6);
+	learned(&s, 0.3);
 	assert_int_equal(s.behind_polls, 0);
 	elapse(&s, 1.2 * MARK / s.lambda);
 	for (int i = 0; i < 100000; i++) {
@@ -163,8 +168,7 @@ static void test_surge(void **state)
 	int on = 0;
 
 	(void)state;
-	sim_init(&s, 0.5);
-	run_for(&s, 20e6);
+	learned(&s, 0.5);
 	s.lambda = 1.5 * MU;
 	for (int i = 0; i < 2000 && s.overflow == 0; i++) {
 		poll_once(&s);
@@ -203,8 +207,7 @@ static void test_twice_mark(void **state)
 	uint64_t at = 0;
 
 	(void)state;
-	sim_init(&s, 0.8);
-	run_for(&s, 20e6);
+	learned(&s, 0.8);
 	elapse(&s, 0.5 * MARK / s.lambda);
 	for (int i = 0; i < 100000 && at == 0; i++) {
 		poll_once(&s);
@@ -226,8 +229,7 @@ static void test_slowed_and_surge(void **state)
 	int on = 0;
 
 	(void)state;
-	sim_init(&s, 0.5);
-	run_for(&s, 20e6);
+	learned(&s, 0.5);
 	s.per_pkt = 2 * PER_PKT;
 	s.lambda = 0.9 * MU;
 	for (int i = 0; i < 5000 && !on; i++) {
