@@ -10,6 +10,7 @@
  * is taken out. Time unit: 1 ns. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -89,6 +90,17 @@ static void run_for(struct sim *s, double ns)
 
 	while (s->t < end)
 		poll_once(s);
+}
+
+/* Poll until the worker counts itself behind, at most max polls: did it? */
+static bool poll_until_behind(struct sim *s, int max)
+{
+	for (int i = 0; i < max; i++) {
+		poll_once(s);
+		if (s->behind)
+			return true;
+	}
+	return false;
 }
 
 /* 20 ms at load rho: the rate is known, nothing waits */
@@ -204,17 +216,12 @@ static void test_never_empty(void **state)
 static void test_twice_mark(void **state)
 {
 	static struct sim s;
-	uint64_t at = 0;
 
 	(void)state;
 	learned(&s, 0.8);
 	elapse(&s, 0.5 * MARK / s.lambda);
-	for (int i = 0; i < 100000 && at == 0; i++) {
-		poll_once(&s);
-		if (s.behind)
-			at = s.b.streak;
-	}
-	assert_true(at >= 2 * MARK && at < 2 * MARK + BURST);
+	assert_true(poll_until_behind(&s, 100000));
+	assert_true(s.b.streak >= 2 * MARK && s.b.streak < 2 * MARK + BURST);
 }
 
 /* The rate was learned at 50% load; then the worker slows to half its
@@ -226,17 +233,12 @@ static void test_twice_mark(void **state)
 static void test_slowed_and_surge(void **state)
 {
 	static struct sim s;
-	int on = 0;
 
 	(void)state;
 	learned(&s, 0.5);
 	s.per_pkt = 2 * PER_PKT;
 	s.lambda = 0.9 * MU;
-	for (int i = 0; i < 5000 && !on; i++) {
-		poll_once(&s);
-		on = s.behind;
-	}
-	assert_true(on);
+	assert_true(poll_until_behind(&s, 5000));
 	assert_int_equal(s.overflow, 0);
 	assert_true(s.waiting < RING);
 }
