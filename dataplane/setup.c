@@ -84,9 +84,15 @@ int sl_port_init(uint16_t port)
 	}
 	rte_eth_promiscuous_enable(port);
 	rc = rte_eth_dev_start(port);
-	if (rc < 0)
+	if (rc < 0) {
 		fprintf(stderr, "sluice: port %u: start: %s\n", port, strerror(-rc));
-	return rc;
+		return rc;
+	}
+	/* asked once here, not on every full burst: net_ring, af_packet,
+	 * tap, memif and virtio answer -ENOTSUP */
+	sl_dp.rx_desc_status[port] = sl_dp.rx_mark[port] != 0 &&
+		rte_eth_rx_descriptor_status(port, 0, (uint16_t)(sl_dp.rx_mark[port] - 1)) >= 0;
+	return 0;
 }
 
 static int worker_init(struct sl_worker *w)

@@ -354,6 +354,9 @@ struct sl_dataplane {
 	uint64_t offline_expect;    /* packets to receive before stopping */
 	/* rx backlog mark by port id (set by sl_port_init, 0: off) */
 	uint32_t rx_mark[SL_MAX_PORTS];
+	/* the port's driver reports rx descriptor status (probed once by
+	 * sl_port_init; read by workers): else the backlog is estimated */
+	bool rx_desc_status[SL_MAX_PORTS];
 };
 
 extern struct sl_dataplane sl_dp;

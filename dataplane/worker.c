@@ -1509,26 +1509,22 @@ int sl_worker_call(struct sl_worker *w, struct sl_wcmd *c, unsigned timeout_ms)
 
 /* After a burst of n from port index i: is the worker behind on that
  * queue, with at least rx_mark packets still waiting? The device tells
- * when it reports descriptor status (most NICs; asked only when the burst
- * came back full); otherwise it is estimated from the bursts' sizes and
- * times (sluice/backlog.h), with rate windows of at least tsc_ms TSC
- * cycles. A replayed capture is never behind. */
+ * when it reports descriptor status (most NICs, probed at setup; asked
+ * only when the burst came back full); otherwise it is estimated from the
+ * bursts' sizes and times (sluice/backlog.h), with rate windows of at
+ * least tsc_ms TSC cycles. A replayed capture is never behind. */
 static bool rx_behind(struct sl_worker *w, unsigned i, uint16_t port, uint16_t n,
 		      uint64_t tsc_ms)
 {
 	uint32_t mark = sl_dp.rx_mark[port];
-	bool est;
-	int st;
 
 	if (mark == 0 || sl_dp.offline)
 		return false;
-	est = sl_backlog_behind(&w->rx_est[i], w->now_tsc, n, SL_BURST, mark, tsc_ms);
-	if (n < SL_BURST)
-		return false;
-	st = rte_eth_rx_descriptor_status(port, w->idx, (uint16_t)(mark - 1));
-	if (st >= 0)
-		return st == RTE_ETH_RX_DESC_DONE;
-	return est;
+	if (!sl_dp.rx_desc_status[port])
+		return sl_backlog_behind(&w->rx_est[i], w->now_tsc, n, SL_BURST, mark, tsc_ms);
+	return n == SL_BURST &&
+	       rte_eth_rx_descriptor_status(port, w->idx, (uint16_t)(mark - 1)) ==
+	       RTE_ETH_RX_DESC_DONE;
 }
 
 /* A policy without rules and no candidate: the burst goes to the peer
