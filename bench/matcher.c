@@ -17,6 +17,7 @@
  *  - the same as deployed (encrypted = "skip": TLS application data passed
  *    by): less work than raw Hyperscan, reported apart, not a goal.
  * Passes alternate (raw, floor, sluice, skip, raw, ...) after one warm-up pass of each;
+ * with --io, raw Hyperscan's passes only (see fig_dataplane's cycles ratio);
  * between passes every flow is ended (untimed), so each pass meets the
  * traffic as new. */
 #include <errno.h>
@@ -414,6 +415,31 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 	/* warm-up: creates the flows, opens the pools' pages */
 	if (raw_pass(&r, &t, &mb) < 0)
 		return -EINVAL;
+	if (o->io_only) {
+		/* raw Hyperscan alone: the dataplane figure measures it next
+		 * to its own run, for a cycles ratio of one time window */
+		for (unsigned k = 0; k < reps; k++) {
+			uint64_t a;
+			double c0;
+
+			hold(&mb);
+			c0 = thread_cpu_s();
+			a = rte_rdtsc();
+			if (raw_pass(&r, &t, &mb) < 0)
+				return -EINVAL;
+			rs[k] = (double)(rte_rdtsc() - a) / (double)hz;
+			rc_s[k] = thread_cpu_s() - c0;
+		}
+		bt_add_traffic_json(res, &t);
+		json_object_object_add(res, "passes", json_object_new_int((int)reps));
+		med = add_stat(res, "raw_s", rs, reps);
+		json_object_object_add(res, "raw_gbps", json_object_new_double(
+			(double)t.payload_bytes * 8 / med / 1e9));
+		add_cycles(res, "raw_cycles_per_pkt", med, hz, t.n);
+		add_cycles(res, "raw_cpu_cycles_per_pkt", median_of(rc_s, reps), hz, t.n);
+		json_object_object_add(res, "tsc_hz", json_object_new_int64((int64_t)hz));
+		goto out;
+	}
 	if (lookup_pass(&r, &mb) < 0)
 		return -EINVAL;
 	lookup_end(&r);
@@ -502,6 +528,7 @@ int bt_child_matcher(const struct bt_child_opts *o, json_object *res)
 	json_object_object_add(res, "counters", bt_dp_counters());
 	json_object_object_add(res, "overloads", json_object_new_int64((int64_t)bt_dp_overloads()));
 	json_object_object_add(res, "tsc_hz", json_object_new_int64((int64_t)hz));
+out:
 	free(rs);
 	free(ss);
 	free(rc_s);
