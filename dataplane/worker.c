@@ -500,13 +500,17 @@ static void scan_payload(struct pkt_ctx *c, const uint8_t *data, uint32_t len,
 		depth_reached(c);
 }
 
-/* Ciphertext passed by: counts towards the inspection depth like scanned
- * bytes (the depth is a stream offset). */
+/* Ciphertext passed by: a hole in the scanned stream, so the plaintext
+ * after it (an alert, framing that broke) is scanned in a fresh stream,
+ * never joined to the plaintext before it (whatever packet it comes in).
+ * It counts towards the inspection depth like scanned bytes (the depth is
+ * a stream offset). */
 static void pass_encrypted(struct pkt_ctx *c, uint32_t len, uint64_t off)
 {
 	struct sl_flow *f = c->f;
 	int d = c->cdir;
 
+	stream_close(f, d);
 	c->w->st.encrypted_bytes += len;
 	if (!(f->depth_done & (1u << d)) && off + len >= sl_dp.cfg.inspect_depth)
 		depth_reached(c);
@@ -514,7 +518,8 @@ static void pass_encrypted(struct pkt_ctx *c, uint32_t len, uint64_t off)
 
 /* Payload rules get the stream's plaintext: unless encrypted = "scan",
  * the TLS application data records of a flow that opened with a TLS
- * handshake on both sides are passed by (struct sl_tls_walk). The framing
+ * handshake on both sides are passed by (struct sl_tls_walk; see
+ * pass_encrypted). The framing
  * is walked even without payload rules, so that a policy with them, loaded
  * later, finds it in step. */
 static void payload_runs(struct pkt_ctx *c, const uint8_t *data, uint32_t len,

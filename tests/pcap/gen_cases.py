@@ -363,18 +363,38 @@ def case_tls_app_data():
     d.send(True, tls_client_hello("d.tls.example") + tls_rec(23, kw))
     d.send(False, tls_server_hello_stub() + tls_rec(23, "D-SERVER-LATER"))
     d.close()
-    fr = a.frames + b.frames + c.frames + d.frames
+    # E: the keyword's halves on either side of an application data
+    # record, the first in a handshake record, the second where the
+    # framing breaks: 300 bytes apart on the wire, so no match in either
+    # mode (bytes passed by are a hole in the scanned stream, not a seam)
+    e = TcpConv(C, S, 41204, 443, t0=d.t).handshake()
+    e.send(True, tls_client_hello("e.tls.example"))
+    e1 = tls_rec(23, noise)
+    half = kw.index("ANTIVIRUS")
+    e.send(False, tls_server_hello_stub() + tls_rec(22, b"\x0b" + kw[:half].encode()) + e1 +
+           kw[half:].encode())
+    e.send(False, "E-SERVER-LATER")
+    e.close()
+    # F: the same with the second half in the next segment
+    f = TcpConv(C, S, 41205, 443, t0=e.t).handshake()
+    f.send(True, tls_client_hello("f.tls.example"))
+    f1 = tls_rec(23, noise)
+    f.send(False, tls_server_hello_stub() + tls_rec(22, b"\x0b" + kw[:half].encode()) + f1)
+    f.send(False, kw[half:] + "F-SERVER-LATER")
+    f.close()
+    fr = a.frames + b.frames + c.frames + d.frames + e.frames + f.frames
     pol = policy("t", [rule(9, "drop", 'payload = [ "EICAR-STANDARD-ANTIVIRUS-TEST-FILE" ];')])
-    enc = len(a1) + len(a2) + len(a3) + len(c1)
+    enc = len(a1) + len(a2) + len(a3) + len(c1) + len(e1) + len(f1)
     n = len(fr)
     write("tls-app-data-skipped", fr, pol,
           {"flows_per_rule": {"9": 3},
            "summary": {"packets_in": n, "encrypted_bytes": enc},
-           "out_contains": ["A-SERVER-LATER"],
+           "out_contains": ["A-SERVER-LATER", "E-SERVER-LATER", "F-SERVER-LATER"],
            "out_absent": ["B-CLIENT-LATER", "C-SERVER-LATER", "D-SERVER-LATER"]})
     write("tls-app-data-scanned", fr, pol,
           {"flows_per_rule": {"9": 4},
            "summary": {"packets_in": n, "encrypted_bytes": 0},
+           "out_contains": ["E-SERVER-LATER", "F-SERVER-LATER"],
            "out_absent": ["A-SERVER-LATER", "B-CLIENT-LATER", "C-SERVER-LATER",
                           "D-SERVER-LATER"]},
           config='policy = "policy.cfg";\nencrypted = "scan";\n')
