@@ -134,6 +134,8 @@ static void fill_flow(struct pkt_ctx *c, struct sl_event *ev)
 		ev->client_port = f->client_is_a ? f->key.pa : f->key.pb;
 		ev->server_port = f->client_is_a ? f->key.pb : f->key.pa;
 	} else {
+		/* the event is a recycled pool object: say "no flow" */
+		ev->flow_id = 0;
 		ev->client = p->src;
 		ev->server = p->dst;
 		ev->client_port = p->sport;
