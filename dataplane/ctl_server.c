@@ -342,6 +342,11 @@ static json_object *lcore_stats_json(const struct sl_lcore_stats *t, uint32_t fl
 	json_object_object_add(o, "flows_resumed", ju64(t->resumed));
 	json_object_object_add(o, "fragments", ju64(t->frags));
 	json_object_object_add(o, "reassembled", ju64(t->frag_reassembled));
+	/* of those, datagrams rte_ip_frag gave up (more than 8 fragments, a
+	 * fragment twice), reassembled apart; slots timed out; none free */
+	json_object_object_add(o, "reassembled_apart", ju64(t->frag_big_reassembled));
+	json_object_object_add(o, "reassembly_apart_expired", ju64(t->frag_big_expired));
+	json_object_object_add(o, "reassembly_apart_full", ju64(t->frag_big_full));
 	json_object_object_add(o, "fastpath_pkts", ju64(t->fastpath));
 	json_object_object_add(o, "bypass_pkts", ju64(t->bypass));
 	json_object_object_add(o, "depth_reached", ju64(t->depth_reached));

@@ -140,7 +140,7 @@ static int worker_init(struct sl_worker *w)
 		fprintf(stderr, "sluice: fragment table: %s\n", rte_strerror(rte_errno));
 		return -ENOMEM;
 	}
-	return 0;
+	return sl_bigfrag_init(w);
 }
 
 void sl_worker_free(struct sl_worker *w)
@@ -151,6 +151,7 @@ void sl_worker_free(struct sl_worker *w)
 	rte_free(w->seg_pool.chunk);
 	rte_free(w->app_pool.mem);
 	rte_free(w->app_pool.next);
+	sl_bigfrag_release(w);
 	if (w->frag_tbl) {
 		rte_ip_frag_free_death_row(&w->death_row, 0);
 		rte_ip_frag_table_destroy(w->frag_tbl);

@@ -226,6 +226,9 @@ struct sl_lcore_stats {
 	uint64_t overload_events;         /* events lost (pool or ring full) */
 	uint64_t overload_rx;             /* packets not inspected: rx backlog (worker behind) */
 	uint64_t frags, frag_reassembled;
+	/* datagrams rte_ip_frag gave up (more than 8 fragments, a fragment
+	 * twice) reassembled by frag_big.c; its slots timed out; none free */
+	uint64_t frag_big_reassembled, frag_big_expired, frag_big_full;
 	uint64_t fastpath;                /* packets of cleared flows */
 	uint64_t bypass;                  /* forwarded whole: policy without rules */
 	uint64_t depth_reached;
@@ -243,6 +246,26 @@ struct sl_lcore_stats {
 struct sl_tx {
 	uint16_t n;
 	struct rte_mbuf *m[SL_TX_BURST];
+};
+
+/* frag_big.c: a datagram rte_ip_frag gave up, reassembled apart */
+#define SL_BIGFRAG_SLOTS 16
+#define SL_BIGFRAG_PIECES 128   /* 64 KB in 552-byte fragments (576 MTU) */
+struct sl_bigfrag_piece {
+	struct rte_mbuf *mb;        /* a frag_pool copy of the fragment */
+	uint16_t ofs, len;          /* its data within the datagram */
+	uint16_t hdr_end;           /* where its data starts in mb */
+	uint8_t more;
+};
+struct sl_bigfrag {
+	uint64_t start_tsc;         /* 0: the slot is free */
+	uint32_t id;
+	uint32_t total;             /* data length, once the last fragment came */
+	uint32_t have;              /* data bytes held (pieces never overlap) */
+	uint16_t n;
+	uint8_t ipver;
+	uint8_t src[16], dst[16];
+	struct sl_bigfrag_piece f[SL_BIGFRAG_PIECES];
 };
 
 struct sl_worker {
@@ -265,6 +288,8 @@ struct sl_worker {
 	struct sl_app_pool app_pool;
 	struct rte_ip_frag_tbl *frag_tbl;
 	struct rte_ip_frag_death_row death_row;
+	struct sl_bigfrag *big;     /* [SL_BIGFRAG_SLOTS] (frag_big.c) */
+	unsigned nbig;              /* slots in use */
 	struct sl_tx tx[SL_MAX_PORTS];
 	bool no_tx;                 /* benchmarks: free instead of transmitting */
 	bool shed;                  /* this burst: the queue is backlogged, no inspection */
@@ -561,6 +586,26 @@ int sl_events_admin(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int sl_workers_setup(void);         /* workers on the EAL worker lcores (or cfg list) */
 void sl_worker_free(struct sl_worker *w);
 int sl_port_init(uint16_t port);    /* one rx/tx queue pair per worker */
+
+/* frag_big.c (worker lcore): slots for datagrams rte_ip_frag gives up */
+int sl_bigfrag_init(struct sl_worker *w);
+void sl_bigfrag_release(struct sl_worker *w);
+/* free slots older than limits.fragment_ms at now_tsc (UINT64_MAX: all) */
+void sl_bigfrag_expire(struct sl_worker *w, uint64_t now_tsc);
+/* the slot holding cp's datagram, or NULL */
+struct sl_bigfrag *sl_bigfrag_find(struct sl_worker *w, const struct rte_mbuf *cp);
+/* cp into slot b (which owns it then): 0 held, 1 complete, <0 refused
+ * (cp and the slot freed) */
+int sl_bigfrag_add(struct sl_worker *w, struct sl_bigfrag *b, struct rte_mbuf *cp);
+/* rte_ip_frag just gave cp's datagram up, putting its copies on the death
+ * row from index row: take them into a slot (*complete when that made it
+ * whole). NULL: it did not hold the datagram (its table was full), no slot
+ * is free, or the pieces conflict; the death row keeps what it had. */
+struct sl_bigfrag *sl_bigfrag_adopt(struct sl_worker *w, const struct rte_mbuf *cp,
+				    uint32_t row, int *complete);
+/* the whole datagram into w->linbuf (L2 header of the first fragment
+ * included): its length, 0 if it would not fit; the slot is freed */
+uint32_t sl_bigfrag_linearise(struct sl_worker *w, struct sl_bigfrag *b);
 int sl_load_policy(const char *path, struct sl_diag *diag);
 int sl_records_start(void);
 void sl_stats_sum(struct sl_lcore_stats *t);

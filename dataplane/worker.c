@@ -1183,9 +1183,10 @@ static int process_fragment(struct sl_worker *w, struct sl_snapshot *s, struct r
 			    const struct sl_pkt *p, uint16_t port)
 {
 	struct rte_mbuf *cp, *mo;
+	struct sl_bigfrag *b;
 	struct sl_pkt rp;
 	uint32_t n, row;
-	int rc;
+	int rc, whole;
 
 	w->st.frags++;
 	/* rte_ip_frag never checks the death row's room: one call adds at
@@ -1198,6 +1199,23 @@ static int process_fragment(struct sl_worker *w, struct sl_snapshot *s, struct r
 	if (cp == NULL)
 		goto overload;
 	cp->l2_len = p->l3_off;
+	if (p->ipver == 6 && p->frag_hdr_off != p->l3_off + sizeof(struct rte_ipv6_hdr)) {
+		/* rte_ip_frag (and frag_big.c) need the fragment header right
+		 * after the fixed header: forward uninspected */
+		rte_pktmbuf_free(cp);
+		goto overload;
+	}
+	/* a datagram rte_ip_frag gave up earlier: its slot takes the rest */
+	b = w->nbig != 0 ? sl_bigfrag_find(w, cp) : NULL;
+	if (b != NULL) {
+		rc = sl_bigfrag_add(w, b, cp);
+		if (rc < 0)
+			goto overload;
+		if (rc == 0)
+			return V_FORWARD;  /* held for reassembly */
+		n = sl_bigfrag_linearise(w, b);
+		goto whole;
+	}
 	row = w->death_row.cnt;
 	if (p->ipver == 4) {
 		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(cp, struct rte_ipv4_hdr *,
@@ -1212,26 +1230,27 @@ static int process_fragment(struct sl_worker *w, struct sl_snapshot *s, struct r
 		struct rte_ipv6_fragment_ext *fh = rte_pktmbuf_mtod_offset(cp,
 			struct rte_ipv6_fragment_ext *, p->frag_hdr_off);
 
-		if (p->frag_hdr_off != p->l3_off + sizeof(*ip)) {
-			/* rte_ip_frag needs the fragment header right after the
-			 * fixed header: forward uninspected */
-			rte_pktmbuf_free(cp);
-			goto overload;
-		}
 		cp->l3_len = sizeof(*ip) + sizeof(*fh);
 		mo = rte_ipv6_frag_reassemble_packet(w->frag_tbl, &w->death_row, cp,
 						     w->now_tsc, ip, fh);
 	}
 	if (mo == NULL) {
-		if (frag_given_up(w, row, cp))
+		if (!frag_given_up(w, row, cp))
+			return V_FORWARD;  /* held for reassembly */
+		/* more fragments than it holds, or one twice: reassembled
+		 * apart (frag_big.c) unless its table was full or they conflict */
+		b = sl_bigfrag_adopt(w, cp, row, &whole);
+		if (b == NULL)
 			goto overload;
-		return V_FORWARD;  /* held for reassembly */
+		if (!whole)
+			return V_FORWARD;
+		n = sl_bigfrag_linearise(w, b);
+		goto whole;
 	}
-	w->st.frag_reassembled++;
 	n = rte_pktmbuf_pkt_len(mo);
 	if (n > sizeof(w->linbuf)) {
 		rte_pktmbuf_free(mo);
-		return V_FORWARD;
+		goto overload;
 	}
 	{
 		/* copies into linbuf when segmented, else points into the mbuf */
@@ -1241,6 +1260,10 @@ static int process_fragment(struct sl_worker *w, struct sl_snapshot *s, struct r
 			memcpy(w->linbuf, d, n);
 	}
 	rte_pktmbuf_free(mo);
+whole:
+	if (n == 0)
+		goto overload;
+	w->st.frag_reassembled++;
 	rc = sl_decode(w->linbuf, n, &rp);
 	if (rc != SL_DEC_OK && rc != SL_DEC_NOT_IP) {
 		/* the datagram is malformed, not the fragment */
@@ -1654,6 +1677,8 @@ int sl_worker_main(void *arg)
 			expire_flows(w, s, 8);
 		if (w->death_row.cnt != 0)
 			rte_ip_frag_free_death_row(&w->death_row, 3);
+		if (SL_UNLIKELY(w->nbig != 0))
+			sl_bigfrag_expire(w, w->now_tsc);
 		if (SL_UNLIKELY(rte_ring_count(w->cmd_ring) != 0)) {
 			void *req;
 

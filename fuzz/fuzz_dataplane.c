@@ -337,6 +337,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	tick(600000);
 	rte_ip_frag_table_del_expired_entries(w->frag_tbl, &w->death_row, w->now_tsc);
 	rte_ip_frag_free_death_row(&w->death_row, 0);
+	sl_bigfrag_expire(w, w->now_tsc);
 	sl_dp.snap = snap[0];
 	sl_dp.cand = NULL;
 	w->shed = false;

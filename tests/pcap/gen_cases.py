@@ -274,6 +274,50 @@ def case_fragments():
                                                            "packets_in": len(fr), "packets_out": len(fr)}})
 
 
+def case_fragments_many():
+    # Datagrams rte_ip_frag gives up (more than 8 fragments, a fragment
+    # twice) are reassembled apart and inspected: a drop rule stops each by
+    # dropping the fragment that completes it
+    fr = []
+    eth = l2(CLIENT_MAC, SERVER_MAC, None)
+    # A: IPv4 UDP, EICAR in 12 fragments, in order
+    a = IP(src=C, dst=S, id=0x2001) / UDP(sport=5100, dport=6100) / Raw(load=b"a" * 150 + EICAR.encode() + b"a" * 150)
+    fa = fragment(a, fragsize=32)
+    assert len(fa) >= 12
+    fr += [eth / f for f in fa]
+    # B: IPv6 UDP, EICAR in 12 fragments, last to first
+    b = IPv6(src=C6, dst=S6) / IPv6ExtHdrFragment(id=0x2002) / UDP(sport=5101, dport=6101) / \
+        Raw(load=b"b" * 200 + EICAR.encode() + b"b" * 200)
+    fb = fragment6(b, 96)
+    assert len(fb) >= 9
+    fr += [eth / f for f in reversed(fb)]
+    # C: IPv4 UDP, nothing to find, 12 fragments: all forwarded (reassembled too)
+    c = IP(src=C, dst=S, id=0x2003) / UDP(sport=5102, dport=6102) / Raw(load=b"clean-" * 60)
+    fr += [eth / f for f in fragment(c, fragsize=32)]
+    # D: EICAR in 3 fragments, the first one sent twice
+    d = IP(src=C, dst=S, id=0x2004) / UDP(sport=5103, dport=6103) / Raw(load=b"d" * 20 + EICAR.encode() + b"d" * 20)
+    fd = fragment(d, fragsize=48)
+    assert len(fd) == 3
+    fr += [eth / f for f in (fd[0], fd[0], fd[1], fd[2])]
+    # E: 12 fragments and a second, different version of the third: the
+    # receivers' reassembly disagrees on such overlaps; not reassembled, an
+    # overload (counted; fail-open forwards it)
+    e = IP(src=C, dst=S, id=0x2005) / UDP(sport=5104, dport=6104) / Raw(load=b"e" * 360)
+    fe = fragment(e, fragsize=32)
+    other = fe[2].copy()
+    other[Raw].load = b"E" * len(other[Raw].load)
+    fr += [eth / f for f in fe[:6] + [other] + fe[6:]]
+    n = len(fr)
+    write("ip-fragments-many", fr,
+          policy("t", [rule(1, "drop", 'payload = [ "EICAR-STANDARD-ANTIVIRUS-TEST-FILE" ];')]),
+          {"flows_per_rule": {"1": 3},
+           "summary": {"packets_in": n, "packets_out": n - 3, "dropped_policy": 3,
+                       "dropped_overload": 0, "fragments_reassembled_apart": 4,
+                       "overload": {"flow_table": 0, "reassembly_ooo": 0, "reassembly_ip": 1,
+                                    "field_buffers": 0, "stream_states": 0, "events": 0,
+                                    "rx_backlog": 0}}})
+
+
 def case_malformed():
     rnd = random.Random(7)
     fr = []
