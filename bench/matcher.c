@@ -123,6 +123,16 @@ static int raw_pass(struct raw *r, const struct bt_traffic *t, const struct bt_m
 	return 0;
 }
 
+/* The floors' prefetching, the usual DPDK way: the next burst's mbuf
+ * headers and this burst's frames (n of them from index i). */
+static inline void prefetch_burst(const struct bt_mbufs *mb, uint32_t i, uint32_t n)
+{
+	for (uint32_t j = i + SL_BURST; j < i + 2 * SL_BURST && j < mb->n; j++)
+		rte_prefetch0(mb->m[j]);
+	for (uint32_t j = 0; j < n; j++)
+		rte_prefetch0(rte_pktmbuf_mtod(mb->m[i + j], void *));
+}
+
 /* One pass of the floor: raw Hyperscan behind decode and a flow lookup,
  * done the usual DPDK way: bursts of 32, mbuf headers and frames
  * prefetched ahead, the burst's keys looked up with rte_hash_lookup_bulk
@@ -137,10 +147,7 @@ static int lookup_pass(struct raw *r, const struct bt_mbufs *mb)
 		int32_t pos[SL_BURST];
 		uint8_t idx[SL_BURST], dir[SL_BURST];
 
-		for (uint32_t j = i + SL_BURST; j < i + 2 * SL_BURST && j < mb->n; j++)
-			rte_prefetch0(mb->m[j]);
-		for (uint32_t j = 0; j < n; j++)
-			rte_prefetch0(rte_pktmbuf_mtod(mb->m[i + j], void *));
+		prefetch_burst(mb, i, n);
 		for (uint32_t j = 0; j < n; j++) {
 			const struct rte_mbuf *m = mb->m[i + j];
 			int from_a;
@@ -192,10 +199,7 @@ static int decode_pass(struct raw *r, const struct bt_traffic *t, const struct b
 		struct sl_pkt pk;
 		struct sl_flow_key k;
 
-		for (uint32_t j = i + SL_BURST; j < i + 2 * SL_BURST && j < mb->n; j++)
-			rte_prefetch0(mb->m[j]);
-		for (uint32_t j = 0; j < n; j++)
-			rte_prefetch0(rte_pktmbuf_mtod(mb->m[i + j], void *));
+		prefetch_burst(mb, i, n);
 		for (uint32_t j = 0; j < n; j++) {
 			const struct rte_mbuf *m = mb->m[i + j];
 			const struct bt_pkt *b = &t->pkt[i + j];

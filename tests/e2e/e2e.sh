@@ -168,7 +168,9 @@ udp_send CLEAN-01 "nothing to see"
 wait_for 5 grep -q CLEAN-01 "$T/udp.log" && ok "a UDP datagram in 11 fragments passes whole" \
 	|| bad "the clean 11-fragment datagram did not arrive: $(cat "$T/udp.log")"
 udp_send EICAR-01 'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*'
-sleep 1
+# a clean one after it, on the same path: once it is in, so would the other be
+udp_send CLEAN-02 "nothing to see"
+wait_for 5 grep -q CLEAN-02 "$T/udp.log" || bad "the second clean datagram did not arrive"
 grep -q EICAR-01 "$T/udp.log" && bad "the 11-fragment datagram carrying EICAR arrived" \
 	|| ok "a UDP datagram in 11 fragments carrying EICAR never arrives"
 apart=$("$CTL" --socket "$T/sluice.sock" --json stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["reassembled_apart"])')
