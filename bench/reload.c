@@ -225,6 +225,21 @@ static json_object *phase_json(const struct phase *a, const struct phase *b, dou
 	json_object_object_add(o, "worker_preempted",
 			       json_object_new_int64((int64_t)(b->preempted - a->preempted)));
 	json_object_object_add(o, "rx_ring_max", json_object_new_int64(b->ring_max));
+	{
+		/* bursts found behind, by which rule of the estimate */
+		json_object *w = json_object_new_object();
+
+		json_object_object_add(w, "depth", json_object_new_int64((int64_t)(
+			b->st.rx_behind[SL_BEHIND_DEPTH] - a->st.rx_behind[SL_BEHIND_DEPTH])));
+		json_object_object_add(w, "surge", json_object_new_int64((int64_t)(
+			b->st.rx_behind[SL_BEHIND_SURGE] - a->st.rx_behind[SL_BEHIND_SURGE])));
+		json_object_object_add(w, "not_draining", json_object_new_int64((int64_t)(
+			b->st.rx_behind[SL_BEHIND_NOT_DRAINING] -
+			a->st.rx_behind[SL_BEHIND_NOT_DRAINING])));
+		json_object_object_add(w, "long_run", json_object_new_int64((int64_t)(
+			b->st.rx_behind[SL_BEHIND_LONG] - a->st.rx_behind[SL_BEHIND_LONG])));
+		json_object_object_add(o, "behind_bursts", w);
+	}
 	return o;
 }
 

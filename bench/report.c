@@ -374,6 +374,26 @@ static void policy(json_object *r, FILE *f)
 				fnum(bt_jnum(rl, "baseline.rx_ring_max"), 0),
 				fnum(bt_jnum(rl, "reloading.rx_ring_max"), 0),
 				fnum(bt_jnum(rl, "rx_desc") * 3 / 4, 0));
+		if (!isnan(bt_jnum(rl, "baseline.behind_bursts.depth"))) {
+			static const char *const ph[2] = { "baseline", "reloading" };
+
+			fprintf(f, " Bursts the estimate found behind, by rule (depth, surge, not "
+				"draining, long run):");
+			for (int i = 0; i < 2; i++) {
+				char k[96];
+				double v[4];
+				static const char *const why[4] = { "depth", "surge", "not_draining",
+								     "long_run" };
+
+				for (int j = 0; j < 4; j++) {
+					snprintf(k, sizeof(k), "%s.behind_bursts.%s", ph[i], why[j]);
+					v[j] = bt_jnum(rl, k);
+				}
+				fprintf(f, " %s %s/%s/%s/%s%s", i ? "while reloading" : "without reloads",
+					fnum(v[0], 0), fnum(v[1], 0), fnum(v[2], 0), fnum(v[3], 0),
+					i ? "." : ";");
+			}
+		}
 		fprintf(f, "\n\n");
 	}
 }

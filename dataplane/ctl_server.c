@@ -361,6 +361,20 @@ static json_object *lcore_stats_json(const struct sl_lcore_stats *t, uint32_t fl
 	json_object_object_add(ov, "stream_states", ju64(t->overload_stream));
 	json_object_object_add(ov, "events", ju64(t->overload_events));
 	json_object_object_add(ov, "rx_backlog", ju64(t->overload_rx));
+	{
+		/* bursts found behind, by what told: the device, or which
+		 * rule of the estimate (docs/hardening.md) */
+		static const char *const why[SL_BEHIND__COUNT] = {
+			[SL_BEHIND_DEPTH] = "depth", [SL_BEHIND_SURGE] = "surge",
+			[SL_BEHIND_NOT_DRAINING] = "not_draining", [SL_BEHIND_LONG] = "long_run",
+			[SL_BEHIND_DEVICE] = "device",
+		};
+		json_object *rb = json_object_new_object();
+
+		for (int k = 1; k < SL_BEHIND__COUNT; k++)
+			json_object_object_add(rb, why[k], ju64(t->rx_behind[k]));
+		json_object_object_add(o, "rx_behind_bursts", rb);
+	}
 	json_object_object_add(o, "overload", ov);
 	for (int a = SL_ACT_LOG; a < SL_ACT__COUNT; a++) {
 		json_object_object_add(act, sl_action_name(a), ju64(t->act[a]));

@@ -225,6 +225,7 @@ struct sl_lcore_stats {
 	uint64_t overload_frag;           /* reassembly table/mbufs exhausted */
 	uint64_t overload_events;         /* events lost (pool or ring full) */
 	uint64_t overload_rx;             /* packets not inspected: rx backlog (worker behind) */
+	uint64_t rx_behind[SL_BEHIND__COUNT]; /* bursts found behind, by why (sluice/backlog.h) */
 	uint64_t frags, frag_reassembled;
 	/* datagrams rte_ip_frag gave up (more than 8 fragments, a fragment
 	 * twice) reassembled by frag_big.c; its slots timed out; none free */

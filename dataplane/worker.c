@@ -1538,23 +1538,28 @@ int sl_worker_call(struct sl_worker *w, struct sl_wcmd *c, unsigned timeout_ms)
 }
 
 /* After a burst of n from port index i: is the worker behind on that
- * queue, with at least rx_mark packets still waiting? The device tells
- * when it reports descriptor status (most NICs, probed at setup; asked
- * only when the burst came back full); otherwise it is estimated from the
- * bursts' sizes and times (sluice/backlog.h), with rate windows of at
- * least tsc_ms TSC cycles. A replayed capture is never behind. */
-static bool rx_behind(struct sl_worker *w, unsigned i, uint16_t port, uint16_t n,
-		      uint64_t tsc_ms)
+ * queue, with at least rx_mark packets still waiting? 0, or why (enum
+ * sl_behind_why, counted per burst). The device tells when it reports
+ * descriptor status (most NICs, probed at setup; asked only when the
+ * burst came back full); otherwise it is estimated from the bursts' sizes
+ * and times (sluice/backlog.h), with rate windows of at least tsc_ms TSC
+ * cycles. A replayed capture is never behind. */
+static int rx_behind(struct sl_worker *w, unsigned i, uint16_t port, uint16_t n,
+		     uint64_t tsc_ms)
 {
 	uint32_t mark = sl_dp.rx_mark[port];
+	int why;
 
 	if (mark == 0 || sl_dp.offline)
-		return false;
+		return SL_BEHIND_NO;
 	if (!sl_dp.rx_desc_status[port])
-		return sl_backlog_behind(&w->rx_est[i], w->now_tsc, n, SL_BURST, mark, tsc_ms);
-	return n == SL_BURST &&
-	       rte_eth_rx_descriptor_status(port, w->idx, (uint16_t)(mark - 1)) ==
-	       RTE_ETH_RX_DESC_DONE;
+		why = sl_backlog_behind(&w->rx_est[i], w->now_tsc, n, SL_BURST, mark, tsc_ms);
+	else
+		why = n == SL_BURST && rte_eth_rx_descriptor_status(port, w->idx,
+			(uint16_t)(mark - 1)) == RTE_ETH_RX_DESC_DONE ? SL_BEHIND_DEVICE : SL_BEHIND_NO;
+	if (SL_UNLIKELY(why != SL_BEHIND_NO))
+		w->st.rx_behind[why]++;
+	return why;
 }
 
 /* A policy without rules and no candidate: the burst goes to the peer
@@ -1663,7 +1668,7 @@ int sl_worker_main(void *arg)
 				got += n;
 				continue;
 			}
-			w->shed = rx_behind(w, i, port, n, tsc_ms);
+			w->shed = rx_behind(w, i, port, n, tsc_ms) != SL_BEHIND_NO;
 			if (n == 0)
 				continue;
 			got += n;

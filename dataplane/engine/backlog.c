@@ -12,8 +12,8 @@ double sl_backlog_waiting(const struct sl_backlog *b, uint64_t now)
 	return b->rate * (double)(now - b->dry) - (double)b->streak;
 }
 
-bool sl_backlog_behind(struct sl_backlog *b, uint64_t now, uint32_t n, uint32_t burst,
-		       uint32_t mark, uint64_t window)
+int sl_backlog_behind(struct sl_backlog *b, uint64_t now, uint32_t n, uint32_t burst,
+		      uint32_t mark, uint64_t window)
 {
 	double w;
 
@@ -33,21 +33,25 @@ bool sl_backlog_behind(struct sl_backlog *b, uint64_t now, uint32_t n, uint32_t 
 		} else {
 			b->win_pkts += n;
 		}
-		return false;
+		return SL_BEHIND_NO;
 	}
 	if (b->streak == 0)
 		b->first = now;
 	b->streak += n;
 	b->win_pkts += n;
 	if (mark == 0)
-		return false;
+		return SL_BEHIND_NO;
 	w = sl_backlog_waiting(b, now);
 	if (w >= (double)mark)
-		return true;
+		return SL_BEHIND_DEPTH;
 	if (b->streak < mark)
-		return false;
-	if (b->streak >= 2 * (uint64_t)mark || w <= -(double)mark)
-		return true;
+		return SL_BEHIND_NO;
+	if (w <= -(double)mark)
+		return SL_BEHIND_SURGE;
 	/* received since `first` against the rate's arrivals over that time */
-	return (double)b->streak < DRAINING * b->rate * (double)(now - b->first);
+	if ((double)b->streak < DRAINING * b->rate * (double)(now - b->first))
+		return SL_BEHIND_NOT_DRAINING;
+	if (b->streak >= 2 * (uint64_t)mark)
+		return SL_BEHIND_LONG;
+	return SL_BEHIND_NO;
 }

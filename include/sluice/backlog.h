@@ -29,8 +29,22 @@ struct sl_backlog {
 	double rate;        /* arrivals per time unit (EWMA of windows); 0 until one closes */
 };
 
+/* Why a queue counts as behind (what sl_backlog_behind returns; 0: it
+ * does not). SL_BEHIND_DEVICE is the device's own descriptor status,
+ * not returned here, for the worker's counters. */
+enum sl_behind_why {
+	SL_BEHIND_NO = 0,
+	SL_BEHIND_DEPTH,        /* the estimate reached the mark */
+	SL_BEHIND_SURGE,        /* a mark more than the rate accounts for */
+	SL_BEHIND_NOT_DRAINING, /* a mark's worth, taken no faster than 1.1x the rate */
+	SL_BEHIND_LONG,         /* twice the mark in full bursts in a row */
+	SL_BEHIND_DEVICE,
+	SL_BEHIND__COUNT
+};
+
 /* After a receive of n packets (burst: the most it asked for) at time
- * now: is at least `mark` still waiting? True when
+ * now: is at least `mark` still waiting? Not (0), or why (enum
+ * sl_behind_why, in the order checked):
  * - the estimate says so; or
  * - the full bursts brought at least `mark` more than the rate accounts
  *   for: the rate is too low (a surge since it was measured, or none
@@ -42,8 +56,8 @@ struct sl_backlog {
  * - twice the mark came in full bursts in a row, whatever the estimate.
  * A rate window closes at the first short receive at least `window` after
  * it opened. Times must be > 0. */
-bool sl_backlog_behind(struct sl_backlog *b, uint64_t now, uint32_t n, uint32_t burst,
-		       uint32_t mark, uint64_t window);
+int sl_backlog_behind(struct sl_backlog *b, uint64_t now, uint32_t n, uint32_t burst,
+		      uint32_t mark, uint64_t window);
 
 /* The estimate itself after the last receive: arrivals since the queue
  * was last empty (rate * time) less the packets received since; negative

@@ -44,6 +44,7 @@ struct sim {
 	/* the last poll */
 	uint32_t n;
 	int behind;
+	int why;            /* enum sl_behind_why of the last poll */
 };
 
 static void sim_init(struct sim *s, double rho)
@@ -78,7 +79,8 @@ static void poll_once(struct sim *s)
 	s->waiting = q - s->n;
 	if (s->waiting > s->max_waiting)
 		s->max_waiting = s->waiting;
-	s->behind = sl_backlog_behind(&s->b, (uint64_t)s->t, s->n, BURST, MARK, WINDOW);
+	s->why = sl_backlog_behind(&s->b, (uint64_t)s->t, s->n, BURST, MARK, WINDOW);
+	s->behind = s->why != SL_BEHIND_NO;
 	s->polls++;
 	s->behind_polls += s->behind;
 	elapse(s, PER_POLL + s->per_pkt * s->n);
@@ -160,7 +162,7 @@ static void test_stall(void **state)
 		poll_once(&s);
 		if (first) {
 			assert_true(s.waiting > MARK);
-			assert_true(s.behind);
+			assert_int_equal(s.why, SL_BEHIND_DEPTH);
 			first = 0;
 		}
 		if (s.waiting > 1.05 * MARK)
@@ -184,6 +186,8 @@ static void test_surge(void **state)
 	s.lambda = 1.5 * MU;
 	for (int i = 0; i < 2000 && s.overflow == 0; i++) {
 		poll_once(&s);
+		if (s.behind && !on)
+			assert_int_equal(s.why, SL_BEHIND_SURGE);
 		if (s.behind)
 			on = 1;
 		if (on)
@@ -200,8 +204,9 @@ static void test_never_empty(void **state)
 
 	(void)state;
 	memset(&b, 0, sizeof(b));
-	assert_false(sl_backlog_behind(&b, 100, BURST, BURST, 48, WINDOW));
-	assert_true(sl_backlog_behind(&b, 200, BURST, BURST, 48, WINDOW));
+	assert_int_equal(sl_backlog_behind(&b, 100, BURST, BURST, 48, WINDOW), SL_BEHIND_NO);
+	/* no rate: all of it is more than the rate accounts for */
+	assert_int_equal(sl_backlog_behind(&b, 200, BURST, BURST, 48, WINDOW), SL_BEHIND_SURGE);
 	assert_true(sl_backlog_behind(&b, 300, BURST, BURST, 48, WINDOW));
 	/* a short receive: the queue was empty */
 	assert_false(sl_backlog_behind(&b, 400, 5, BURST, 48, WINDOW));
@@ -221,6 +226,7 @@ static void test_twice_mark(void **state)
 	learned(&s, 0.8);
 	elapse(&s, 0.5 * MARK / s.lambda);
 	assert_true(poll_until_behind(&s, 100000));
+	assert_int_equal(s.why, SL_BEHIND_LONG);
 	assert_true(s.b.streak >= 2 * MARK && s.b.streak < 2 * MARK + BURST);
 }
 
@@ -239,6 +245,7 @@ static void test_slowed_and_surge(void **state)
 	s.per_pkt = 2 * PER_PKT;
 	s.lambda = 0.9 * MU;
 	assert_true(poll_until_behind(&s, 5000));
+	assert_int_equal(s.why, SL_BEHIND_NOT_DRAINING);
 	assert_int_equal(s.overflow, 0);
 	assert_true(s.waiting < RING);
 }
