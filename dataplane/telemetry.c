@@ -37,6 +37,8 @@ static void add_stats(struct rte_tel_data *d, const struct sl_lcore_stats *t)
 	rte_tel_data_add_dict_u64(d, "flows_evicted", t->flows_evicted);
 	rte_tel_data_add_dict_u64(d, "flows_expired", t->flows_expired);
 	rte_tel_data_add_dict_u64(d, "fragments", t->frags);
+	rte_tel_data_add_dict_u64(d, "fragments_reassembled", t->frag_reassembled);
+	rte_tel_data_add_dict_u64(d, "fragments_reassembled_apart", t->frag_big_reassembled);
 	rte_tel_data_add_dict_u64(d, "fastpath_pkts", t->fastpath);
 	rte_tel_data_add_dict_u64(d, "bypass_pkts", t->bypass);
 	rte_tel_data_add_dict_u64(d, "encrypted_bytes", t->encrypted_bytes);
@@ -46,6 +48,11 @@ static void add_stats(struct rte_tel_data *d, const struct sl_lcore_stats *t)
 	rte_tel_data_add_dict_u64(d, "overload_field_buffers", t->overload_app);
 	rte_tel_data_add_dict_u64(d, "overload_stream_states", t->overload_stream);
 	rte_tel_data_add_dict_u64(d, "overload_rx_backlog", t->overload_rx);
+	rte_tel_data_add_dict_u64(d, "rx_behind_depth", t->rx_behind[SL_BEHIND_DEPTH]);
+	rte_tel_data_add_dict_u64(d, "rx_behind_surge", t->rx_behind[SL_BEHIND_SURGE]);
+	rte_tel_data_add_dict_u64(d, "rx_behind_not_draining", t->rx_behind[SL_BEHIND_NOT_DRAINING]);
+	rte_tel_data_add_dict_u64(d, "rx_behind_long_run", t->rx_behind[SL_BEHIND_LONG]);
+	rte_tel_data_add_dict_u64(d, "rx_behind_device", t->rx_behind[SL_BEHIND_DEVICE]);
 	rte_tel_data_add_dict_u64(d, "events", t->events);
 	rte_tel_data_add_dict_u64(d, "events_lost", t->overload_events);
 	for (int a = SL_ACT_LOG; a < SL_ACT__COUNT; a++) {
