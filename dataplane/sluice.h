@@ -600,8 +600,9 @@ struct sl_bigfrag *sl_bigfrag_find(struct sl_worker *w, const struct rte_mbuf *c
 int sl_bigfrag_add(struct sl_worker *w, struct sl_bigfrag *b, struct rte_mbuf *cp);
 /* rte_ip_frag just gave cp's datagram up, putting its copies on the death
  * row from index row: take them into a slot (*complete when that made it
- * whole). NULL: it did not hold the datagram (its table was full), no slot
- * is free, or the pieces conflict; the death row keeps what it had. */
+ * whole). NULL: it did not hold the datagram (its table was full) or no
+ * slot is free (the death row keeps what it had), or the pieces conflict
+ * (those taken are freed, the rest stay on the death row). */
 struct sl_bigfrag *sl_bigfrag_adopt(struct sl_worker *w, const struct rte_mbuf *cp,
 				    uint32_t row, int *complete);
 /* the whole datagram into w->linbuf (L2 header of the first fragment
