@@ -283,6 +283,8 @@ static json_object *cmd_status(void)
 		json_object_object_add(rec, "lost", ju64(rs.lost));
 		json_object_object_add(rec, "write_errors", ju64(rs.write_errors));
 		json_object_object_add(rec, "seq", ju64(rs.seq));
+		/* the last event fsynced: what survives a power cut */
+		json_object_object_add(rec, "synced_seq", ju64(rs.synced_seq));
 		json_object_object_add(rec, "head", jstr(rs.head));
 		/* failing: no segment open, the writer retries every second
 		 * (write_errors and lost keep the history) */

@@ -464,6 +464,7 @@ static int flush_buf(struct sl_records *w, bool sync, int64_t now)
 			fsync(fileno(w->pf));
 		if (fsync(w->fd) < 0)
 			return -errno;
+		w->st.synced_seq = w->seq;
 	}
 	return 0;
 }

@@ -49,6 +49,7 @@ struct sl_records_stats {
 	uint64_t captured;           /* packets written to capture pcaps */
 	uint64_t capture_errors;     /* packets that could not be captured */
 	uint64_t seq;                /* sequence number of the last event on disk */
+	uint64_t synced_seq;         /* ... of the last one fsynced (durable) */
 	char head[65];               /* hash of that event (chain head), hex */
 };
 

@@ -57,6 +57,7 @@ class Dataplane:
     pipes (an RLIMIT_FSIZE would truncate files)."""
 
     def __init__(self, name, policy=POLICY, config="", prefix=()):
+        self.name = name
         self.dir = os.path.join(T, name)
         os.makedirs(self.dir)
         self.sock = os.path.join(self.dir, "s.sock")
@@ -100,9 +101,10 @@ class Dataplane:
         return b["rx_pkts"] > a["rx_pkts"] and b["tx_pkts"] > a["tx_pkts"] and hb > ha
 
     def ack(self):
-        """The chain head on disk and synced (flushed once a second)."""
+        """The chain head on disk and synced (fsynced once a second)."""
         r = self.status()["records"]
-        time.sleep(1.2)
+        check(wait_for(lambda: self.status()["records"]["synced_seq"] >= r["seq"], 10),
+              f"{self.name}: records synced up to the head acknowledged")
         return r["seq"], r["head"]
 
     def stop(self):
