@@ -99,6 +99,23 @@ static void to_death_row(struct rte_mbuf **m, unsigned n)
 		w.death_row.row[w.death_row.cnt++] = m[i];
 }
 
+/* Datagram id's first fragment (len0 bytes) and a second one, given up by
+ * rte_ip_frag (on the death row) and adopted: their slot. */
+static struct sl_bigfrag *adopted(uint16_t id, uint32_t len0, uint32_t ofs1, uint32_t len1,
+				  int more1)
+{
+	struct rte_mbuf *m[2] = { frag4(id, 0, len0, 1, 0), frag4(id, ofs1, len1, more1, 0) };
+	uint32_t row = w.death_row.cnt;
+	struct sl_bigfrag *b;
+	int complete;
+
+	to_death_row(m, 2);
+	b = sl_bigfrag_adopt(&w, m[1], row, &complete);
+	assert_non_null(b);
+	assert_false(complete);
+	return b;
+}
+
 static void pool_full(void)
 {
 	rte_ip_frag_free_death_row(&w.death_row, 0);
@@ -218,26 +235,16 @@ static void test_duplicate(void **state)
 /* The same place with other bytes: refused, the slot and its pieces go. */
 static void test_conflicting_overlap(void **state)
 {
-	struct rte_mbuf *m[3];
-	struct sl_bigfrag *b;
+	struct rte_mbuf *m[2];
 	int complete;
 
 	(void)state;
-	m[0] = frag4(0x3333, 0, 48, 1, 0);
-	m[1] = frag4(0x3333, 48, 48, 1, 0);
-	to_death_row(m, 2);
-	b = sl_bigfrag_adopt(&w, m[1], 0, &complete);
-	assert_non_null(b);
-	m[2] = frag4(0x3333, 48, 48, 1, 'X');
-	assert_true(sl_bigfrag_add(&w, b, m[2]) < 0);
+	assert_true(sl_bigfrag_add(&w, adopted(0x3333, 48, 48, 48, 1),
+				   frag4(0x3333, 48, 48, 1, 'X')) < 0);
 	assert_int_equal(w.nbig, 0);
 	/* partly overlapping, even with the same bytes: refused */
-	m[0] = frag4(0x3333, 0, 48, 1, 0);
-	m[1] = frag4(0x3333, 48, 48, 1, 0);
-	to_death_row(m, 2);
-	b = sl_bigfrag_adopt(&w, m[1], 0, &complete);
-	assert_non_null(b);
-	assert_true(sl_bigfrag_add(&w, b, frag4(0x3333, 40, 16, 1, 0)) < 0);
+	assert_true(sl_bigfrag_add(&w, adopted(0x3333, 48, 48, 48, 1),
+				   frag4(0x3333, 40, 16, 1, 0)) < 0);
 	/* conflicting pieces on the death row itself: nothing adopted; what
 	 * was taken is freed, the rest stays on the death row */
 	m[0] = frag4(0x3333, 0, 48, 1, 0);
@@ -253,29 +260,13 @@ static void test_conflicting_overlap(void **state)
  * the end, a middle fragment not a multiple of 8. */
 static void test_impossible_lengths(void **state)
 {
-	struct rte_mbuf *m[2];
-	struct sl_bigfrag *b;
-	int complete;
-
 	(void)state;
-	m[0] = frag4(0x4444, 0, 48, 1, 0);
-	m[1] = frag4(0x4444, 96, 20, 0, 0);
-	to_death_row(m, 2);
-	b = sl_bigfrag_adopt(&w, m[1], 0, &complete);
-	assert_non_null(b);
-	assert_true(sl_bigfrag_add(&w, b, frag4(0x4444, 200, 8, 0, 0)) < 0);
-	m[0] = frag4(0x4444, 0, 48, 1, 0);
-	m[1] = frag4(0x4444, 96, 20, 0, 0);
-	to_death_row(m, 2);
-	b = sl_bigfrag_adopt(&w, m[1], 0, &complete);
-	assert_non_null(b);
-	assert_true(sl_bigfrag_add(&w, b, frag4(0x4444, 120, 8, 1, 0)) < 0);
-	m[0] = frag4(0x4444, 0, 48, 1, 0);
-	m[1] = frag4(0x4444, 96, 20, 0, 0);
-	to_death_row(m, 2);
-	b = sl_bigfrag_adopt(&w, m[1], 0, &complete);
-	assert_non_null(b);
-	assert_true(sl_bigfrag_add(&w, b, frag4(0x4444, 48, 12, 1, 0)) < 0);
+	assert_true(sl_bigfrag_add(&w, adopted(0x4444, 48, 96, 20, 0),
+				   frag4(0x4444, 200, 8, 0, 0)) < 0);
+	assert_true(sl_bigfrag_add(&w, adopted(0x4444, 48, 96, 20, 0),
+				   frag4(0x4444, 120, 8, 1, 0)) < 0);
+	assert_true(sl_bigfrag_add(&w, adopted(0x4444, 48, 96, 20, 0),
+				   frag4(0x4444, 48, 12, 1, 0)) < 0);
 	pool_full();
 }
 
@@ -313,26 +304,22 @@ static void test_adopt_only_its_own(void **state)
 static void test_slots_full_and_expiry(void **state)
 {
 	struct rte_mbuf *m[2];
+	uint64_t ms = sl_dp.tsc_hz / 1000;
 	int complete;
 
 	(void)state;
-	for (unsigned i = 0; i <= SL_BIGFRAG_SLOTS; i++) {
-		uint32_t row = w.death_row.cnt;
-
-		m[0] = frag4((uint16_t)(0x7000 + i), 0, 48, 1, 0);
-		m[1] = frag4((uint16_t)(0x7000 + i), 48, 48, 1, 0);
-		to_death_row(m, 2);
-		if (i < SL_BIGFRAG_SLOTS)
-			assert_non_null(sl_bigfrag_adopt(&w, m[1], row, &complete));
-		else
-			assert_null(sl_bigfrag_adopt(&w, m[1], row, &complete));
-	}
+	for (unsigned i = 0; i < SL_BIGFRAG_SLOTS; i++)
+		adopted((uint16_t)(0x7000 + i), 48, 48, 48, 1);
+	m[0] = frag4(0x7fff, 0, 48, 1, 0);
+	m[1] = frag4(0x7fff, 48, 48, 1, 0);
+	to_death_row(m, 2);
+	assert_null(sl_bigfrag_adopt(&w, m[1], 0, &complete));
 	assert_int_equal(w.st.frag_big_full, 1);
 	assert_int_equal(w.nbig, SL_BIGFRAG_SLOTS);
 	/* not yet */
-	sl_bigfrag_expire(&w, w.now_tsc + sl_dp.tsc_hz / 1000 * sl_dp.cfg.frag_timeout_ms / 2);
+	sl_bigfrag_expire(&w, w.now_tsc + ms * sl_dp.cfg.frag_timeout_ms / 2);
 	assert_int_equal(w.nbig, SL_BIGFRAG_SLOTS);
-	sl_bigfrag_expire(&w, w.now_tsc + sl_dp.tsc_hz / 1000 * sl_dp.cfg.frag_timeout_ms * 2);
+	sl_bigfrag_expire(&w, w.now_tsc + ms * sl_dp.cfg.frag_timeout_ms * 2);
 	assert_int_equal(w.nbig, 0);
 	assert_int_equal(w.st.frag_big_expired, SL_BIGFRAG_SLOTS);
 	pool_full();
@@ -341,16 +328,10 @@ static void test_slots_full_and_expiry(void **state)
 /* More fragments than a slot holds: refused. */
 static void test_too_many_pieces(void **state)
 {
-	struct rte_mbuf *m[2];
-	struct sl_bigfrag *b;
-	int complete, rc = 0;
+	struct sl_bigfrag *b = adopted(0x8888, 8, 8, 8, 1);
+	int rc = 0;
 
 	(void)state;
-	m[0] = frag4(0x8888, 0, 8, 1, 0);
-	m[1] = frag4(0x8888, 8, 8, 1, 0);
-	to_death_row(m, 2);
-	b = sl_bigfrag_adopt(&w, m[1], 0, &complete);
-	assert_non_null(b);
 	for (unsigned i = 2; i <= SL_BIGFRAG_PIECES && rc == 0; i++) {
 		rc = sl_bigfrag_add(&w, b, frag4(0x8888, i * 8, 8, 1, 0));
 		if (i < SL_BIGFRAG_PIECES)
