@@ -164,12 +164,16 @@ static int slot_add(struct sl_bigfrag *b, struct rte_mbuf *cp, const struct finf
 	if (b->n == SL_BIGFRAG_PIECES)
 		return -EINVAL;
 	if (!fi->more) {
-		if (b->total != 0 && b->total != end)
+		/* the end: where another last fragment ended, and past all
+		 * data held so far */
+		if ((b->total != 0 && b->total != end) || b->maxend > end)
 			return -EINVAL;
 		b->total = end;
 	}
 	if (b->total != 0 && end > b->total)
 		return -EINVAL;
+	if (end > b->maxend)
+		b->maxend = end;
 	b->f[b->n].mb = cp;
 	b->f[b->n].ofs = (uint16_t)fi->ofs;
 	b->f[b->n].len = (uint16_t)fi->len;
@@ -281,7 +285,9 @@ uint32_t sl_bigfrag_linearise(struct sl_worker *w, struct sl_bigfrag *b)
 	/* the first fragment's L2 and IP headers (IPv6: without the
 	 * fragment header), then every piece's data at its offset */
 	hlen = b->ipver == 4 ? first->hdr_end : l3 + (uint32_t)sizeof(struct rte_ipv6_hdr);
-	if (hlen + b->total > sizeof(w->linbuf))
+	/* IPv4's total length counts its header too */
+	if (hlen + b->total > sizeof(w->linbuf) ||
+	    (b->ipver == 4 && hlen - l3 + b->total > 65535))
 		goto out;
 	if (b->ipver == 6) {
 		fh = rte_pktmbuf_read(first->mb, hlen, sizeof(fhb), &fhb);

@@ -263,6 +263,7 @@ struct sl_bigfrag {
 	uint32_t id;
 	uint32_t total;             /* data length, once the last fragment came */
 	uint32_t have;              /* data bytes held (pieces never overlap) */
+	uint32_t maxend;            /* the furthest any piece reaches */
 	uint16_t n;
 	uint8_t ipver;
 	uint8_t src[16], dst[16];

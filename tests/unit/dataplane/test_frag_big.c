@@ -267,6 +267,28 @@ static void test_impossible_lengths(void **state)
 				   frag4(0x4444, 120, 8, 1, 0)) < 0);
 	assert_true(sl_bigfrag_add(&w, adopted(0x4444, 48, 96, 20, 0),
 				   frag4(0x4444, 48, 12, 1, 0)) < 0);
+	/* a last fragment that ends before data already held: with a gap
+	 * left, the bytes held would add up to its end */
+	assert_true(sl_bigfrag_add(&w, adopted(0x4444, 48, 200, 48, 1),
+				   frag4(0x4444, 96, 48, 0, 0)) < 0);
+	pool_full();
+}
+
+/* Complete, but longer than an IPv4 datagram can be with its header
+ * (65515 bytes of data at most): not given out. */
+static void test_v4_too_long(void **state)
+{
+	struct sl_bigfrag *b = adopted(0x9999, 1480, 1480, 1480, 1);
+	int rc = 0;
+
+	(void)state;
+	for (uint32_t ofs = 2960; rc == 0; ofs += 1480) {
+		uint32_t len = ofs + 1480 >= 65520 ? 65520 - ofs : 1480;
+
+		rc = sl_bigfrag_add(&w, b, frag4(0x9999, ofs, len, ofs + len < 65520, 'z'));
+	}
+	assert_int_equal(rc, 1);
+	assert_int_equal(sl_bigfrag_linearise(&w, b), 0);
 	pool_full();
 }
 
@@ -352,6 +374,7 @@ int main(void)
 		cmocka_unit_test_setup(test_duplicate, setup),
 		cmocka_unit_test_setup(test_conflicting_overlap, setup),
 		cmocka_unit_test_setup(test_impossible_lengths, setup),
+		cmocka_unit_test_setup(test_v4_too_long, setup),
 		cmocka_unit_test_setup(test_adopt_only_its_own, setup),
 		cmocka_unit_test_setup(test_slots_full_and_expiry, setup),
 		cmocka_unit_test_setup(test_too_many_pieces, setup),
