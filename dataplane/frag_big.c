@@ -5,8 +5,12 @@
  * fragments. The worker moves such a datagram's fragment copies off
  * rte_ip_frag's death row into one of a few slots here, which take the
  * rest of its fragments and give the whole datagram back when it is
- * complete. Overlaps that differ are refused (the fragments stay an
- * overload, as before). Slots and their pieces are preallocated per
+ * complete. Fragments that cannot make one datagram (overlaps other
+ * than an exact duplicate, ends that disagree, more pieces than a slot
+ * holds) are refused: the slot keeps the datagram's key until it times
+ * out and the worker drops every further fragment of it, as receivers do
+ * (RFC 5722 for IPv6; Linux for IPv4 too), so that no receiver's way of
+ * resolving an overlap can carry what was not inspected. Slots and their pieces are preallocated per
  * worker; pieces are the frag_pool copies the worker made. Worker lcore
  * only.
  */
@@ -104,7 +108,20 @@ static void slot_free(struct sl_worker *w, struct sl_bigfrag *b)
 		rte_pktmbuf_free(b->f[i].mb);
 	b->n = 0;
 	b->start_tsc = 0;
+	b->refused = 0;
 	w->nbig--;
+}
+
+/* The datagram cannot be whole: its pieces go, its key stays until the
+ * slot times out, so that every later fragment of it is dropped. */
+static void slot_refuse(struct sl_worker *w, struct sl_bigfrag *b)
+{
+	for (uint16_t i = 0; i < b->n; i++)
+		rte_pktmbuf_free(b->f[i].mb);
+	b->n = 0;
+	b->have = 0;
+	b->refused = 1;
+	w->st.frag_big_refused++;
 }
 
 int sl_bigfrag_init(struct sl_worker *w)
@@ -200,14 +217,15 @@ struct sl_bigfrag *sl_bigfrag_find(struct sl_worker *w, const struct rte_mbuf *c
 int sl_bigfrag_add(struct sl_worker *w, struct sl_bigfrag *b, struct rte_mbuf *cp)
 {
 	struct finfo fi;
-	int rc;
+	int rc = -EBADMSG;
 
-	rc = finfo_of(cp, &fi);
-	if (rc == 0)
+	if (!b->refused && finfo_of(cp, &fi) == 0)
 		rc = slot_add(b, cp, &fi);
 	if (rc < 0) {
 		rte_pktmbuf_free(cp);
-		slot_free(w, b);
+		if (!b->refused)
+			slot_refuse(w, b);
+		rc = -EBADMSG;
 	}
 	return rc;
 }
@@ -259,10 +277,8 @@ struct sl_bigfrag *sl_bigfrag_adopt(struct sl_worker *w, const struct rte_mbuf *
 		dr->row[k++] = m;
 	}
 	dr->cnt = k;
-	if (rc < 0) {
-		slot_free(w, b);
-		return NULL;
-	}
+	if (rc < 0)
+		slot_refuse(w, b);
 	*complete = rc == 1;
 	return b;
 }

@@ -307,11 +307,12 @@ static void print_summary(const struct opts *o, double secs)
 		       ",\"events_lost\":%" PRIu64 ",\"encrypted_bytes\":%" PRIu64
 		       ",\"fragments\":%" PRIu64 ",\"fragments_reassembled\":%" PRIu64
 		       ",\"fragments_reassembled_apart\":%" PRIu64
+		       ",\"fragments_refused\":%" PRIu64
 		       ",\"seconds\":%.3f,",
 		       t.rx_pkts, t.tx_pkts, t.drop_policy, t.drop_overload, t.drop_malformed,
 		       t.tx_fail, t.injected, dec, t.flows_created, rs.written,
 		       t.overload_events, t.encrypted_bytes, t.frags, t.frag_reassembled,
-		       t.frag_big_reassembled, secs);
+		       t.frag_big_reassembled, t.frag_big_refused, secs);
 		/* per cause: how often overload got in the way (a packet, a
 		 * segment, a field, a stream chunk, an event) */
 		printf("\"overload\":{\"flow_table\":%" PRIu64 ",\"reassembly_ooo\":%" PRIu64

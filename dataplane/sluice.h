@@ -230,6 +230,7 @@ struct sl_lcore_stats {
 	/* datagrams rte_ip_frag gave up (more than 8 fragments, a fragment
 	 * twice) reassembled by frag_big.c; its slots timed out; none free */
 	uint64_t frag_big_reassembled, frag_big_expired, frag_big_full;
+	uint64_t frag_big_refused;        /* datagrams whose fragments cannot fit together */
 	uint64_t fastpath;                /* packets of cleared flows */
 	uint64_t bypass;                  /* forwarded whole: policy without rules */
 	uint64_t depth_reached;
@@ -266,6 +267,7 @@ struct sl_bigfrag {
 	uint32_t maxend;            /* the furthest any piece reaches */
 	uint16_t n;
 	uint8_t ipver;
+	uint8_t refused;            /* cannot be whole: its fragments are dropped */
 	uint8_t src[16], dst[16];
 	struct sl_bigfrag_piece f[SL_BIGFRAG_PIECES];
 };
@@ -596,14 +598,15 @@ void sl_bigfrag_release(struct sl_worker *w);
 void sl_bigfrag_expire(struct sl_worker *w, uint64_t now_tsc);
 /* the slot holding cp's datagram, or NULL */
 struct sl_bigfrag *sl_bigfrag_find(struct sl_worker *w, const struct rte_mbuf *cp);
-/* cp into slot b (which owns it then): 0 held, 1 complete, <0 refused
- * (cp and the slot freed) */
+/* cp into slot b (which owns it then): 0 held, 1 complete, -EBADMSG the
+ * datagram is refused (now or before): cp is freed, drop the fragment */
 int sl_bigfrag_add(struct sl_worker *w, struct sl_bigfrag *b, struct rte_mbuf *cp);
 /* rte_ip_frag just gave cp's datagram up, putting its copies on the death
  * row from index row: take them into a slot (*complete when that made it
- * whole). NULL: it did not hold the datagram (its table was full) or no
- * slot is free (the death row keeps what it had), or the pieces conflict
- * (those taken are freed, the rest stay on the death row). */
+ * whole; the slot is `refused` when they cannot fit together: those taken
+ * are freed, the rest stay on the death row, drop the fragment). NULL: it
+ * did not hold the datagram (its table was full) or no slot is free; the
+ * death row keeps what it had. */
 struct sl_bigfrag *sl_bigfrag_adopt(struct sl_worker *w, const struct rte_mbuf *cp,
 				    uint32_t row, int *complete);
 /* the whole datagram into w->linbuf (L2 header of the first fragment

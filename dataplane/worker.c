@@ -1176,9 +1176,11 @@ static bool frag_given_up(const struct sl_worker *w, uint32_t row_before,
 }
 
 /* IP fragments: a copy goes to rte_ip_frag; the original is forwarded as it
- * came unless the datagram it completes is to be dropped. A fragment the
- * reassembly cannot take (mbufs or table exhausted, a datagram it gives up)
- * is an overload: forwarded uninspected (fail-open) or dropped. */
+ * came unless the datagram it completes is to be dropped. Datagrams it
+ * gives up are reassembled apart (frag_big.c); fragments that cannot make
+ * one datagram are dropped. A fragment the reassembly cannot take (mbufs,
+ * table or slots exhausted) is an overload: forwarded uninspected
+ * (fail-open) or dropped. */
 static int process_fragment(struct sl_worker *w, struct sl_snapshot *s, struct rte_mbuf *m,
 			    const struct sl_pkt *p, uint16_t port)
 {
@@ -1210,7 +1212,7 @@ static int process_fragment(struct sl_worker *w, struct sl_snapshot *s, struct r
 	if (b != NULL) {
 		rc = sl_bigfrag_add(w, b, cp);
 		if (rc < 0)
-			goto overload;
+			goto refused;
 		if (rc == 0)
 			return V_FORWARD;  /* held for reassembly */
 		n = sl_bigfrag_linearise(w, b);
@@ -1242,6 +1244,8 @@ static int process_fragment(struct sl_worker *w, struct sl_snapshot *s, struct r
 		b = sl_bigfrag_adopt(w, cp, row, &whole);
 		if (b == NULL)
 			goto overload;
+		if (b->refused)
+			goto refused;
 		if (!whole)
 			return V_FORWARD;
 		n = sl_bigfrag_linearise(w, b);
@@ -1276,6 +1280,12 @@ whole:
 	if (rc != SL_DEC_OK || rp.is_frag)
 		return V_FORWARD;
 	return process_frame(w, s, m, w->linbuf, n, &rp, NULL, port);
+refused:
+	/* fragments that cannot make one datagram (conflicting overlaps):
+	 * receivers discard them, and how one would resolve them is not
+	 * known here; dropped whatever `malformed` says */
+	w->st.drop_malformed++;
+	return V_DROP;
 overload:
 	w->st.overload_frag++;
 	if (sl_dp.cfg.overload == SL_FAIL_CLOSED) {

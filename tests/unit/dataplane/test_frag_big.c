@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
 #include <rte_eal.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -116,9 +117,12 @@ static struct sl_bigfrag *adopted(uint16_t id, uint32_t len0, uint32_t ofs1, uin
 	return b;
 }
 
+/* Every mbuf back in its pool once the slots are let go (refused ones
+ * stay until they time out). */
 static void pool_full(void)
 {
 	rte_ip_frag_free_death_row(&w.death_row, 0);
+	sl_bigfrag_expire(&w, UINT64_MAX);
 	assert_int_equal(w.nbig, 0);
 	assert_int_equal(rte_mempool_avail_count(pool), pool->size);
 }
@@ -179,6 +183,7 @@ static void test_v4_many_out_of_order(void **state)
 	n = sl_bigfrag_linearise(&w, b);
 	check_whole4(n, total);
 	assert_int_equal(w.st.frag_big_reassembled, 1);
+	assert_int_equal(w.nbig, 0);
 	pool_full();
 }
 
@@ -232,27 +237,46 @@ static void test_duplicate(void **state)
 	pool_full();
 }
 
-/* The same place with other bytes: refused, the slot and its pieces go. */
+/* Refused: -EBADMSG, the slot's pieces freed, its key kept so that
+ * every later fragment of the datagram is refused too. */
+static void refused(struct sl_bigfrag *b, int rc, uint16_t id)
+{
+	assert_int_equal(rc, -EBADMSG);
+	assert_true(b->refused);
+	assert_int_equal(b->n, 0);
+	assert_int_equal(sl_bigfrag_add(&w, b, frag4(id, 300, 8, 1, 0)), -EBADMSG);
+	{
+		struct rte_mbuf *m = frag4(id, 0, 8, 1, 0);
+
+		assert_ptr_equal(sl_bigfrag_find(&w, m), b);
+		rte_pktmbuf_free(m);
+	}
+	sl_bigfrag_expire(&w, UINT64_MAX);
+}
+
+/* The same place with other bytes: refused. So is a partial overlap,
+ * even with the same bytes. */
 static void test_conflicting_overlap(void **state)
 {
+	struct sl_bigfrag *b;
 	struct rte_mbuf *m[2];
 	int complete;
 
 	(void)state;
-	assert_true(sl_bigfrag_add(&w, adopted(0x3333, 48, 48, 48, 1),
-				   frag4(0x3333, 48, 48, 1, 'X')) < 0);
-	assert_int_equal(w.nbig, 0);
-	/* partly overlapping, even with the same bytes: refused */
-	assert_true(sl_bigfrag_add(&w, adopted(0x3333, 48, 48, 48, 1),
-				   frag4(0x3333, 40, 16, 1, 0)) < 0);
-	/* conflicting pieces on the death row itself: nothing adopted; what
+	b = adopted(0x3333, 48, 48, 48, 1);
+	refused(b, sl_bigfrag_add(&w, b, frag4(0x3333, 48, 48, 1, 'X')), 0x3333);
+	b = adopted(0x3333, 48, 48, 48, 1);
+	refused(b, sl_bigfrag_add(&w, b, frag4(0x3333, 40, 16, 1, 0)), 0x3333);
+	/* conflicting pieces on the death row itself: a refused slot; what
 	 * was taken is freed, the rest stays on the death row */
 	m[0] = frag4(0x3333, 0, 48, 1, 0);
 	m[1] = frag4(0x3333, 0, 48, 1, 'Y');
 	to_death_row(m, 2);
-	assert_null(sl_bigfrag_adopt(&w, m[1], 0, &complete));
-	assert_int_equal(w.nbig, 0);
+	b = sl_bigfrag_adopt(&w, m[1], 0, &complete);
+	assert_non_null(b);
+	assert_true(b->refused);
 	assert_int_equal(w.death_row.cnt, 1);
+	assert_int_equal(w.st.frag_big_refused, 3);
 	pool_full();
 }
 
@@ -260,17 +284,19 @@ static void test_conflicting_overlap(void **state)
  * the end, a middle fragment not a multiple of 8. */
 static void test_impossible_lengths(void **state)
 {
+	struct sl_bigfrag *b;
+
 	(void)state;
-	assert_true(sl_bigfrag_add(&w, adopted(0x4444, 48, 96, 20, 0),
-				   frag4(0x4444, 200, 8, 0, 0)) < 0);
-	assert_true(sl_bigfrag_add(&w, adopted(0x4444, 48, 96, 20, 0),
-				   frag4(0x4444, 120, 8, 1, 0)) < 0);
-	assert_true(sl_bigfrag_add(&w, adopted(0x4444, 48, 96, 20, 0),
-				   frag4(0x4444, 48, 12, 1, 0)) < 0);
+	b = adopted(0x4444, 48, 96, 20, 0);
+	refused(b, sl_bigfrag_add(&w, b, frag4(0x4444, 200, 8, 0, 0)), 0x4444);
+	b = adopted(0x4444, 48, 96, 20, 0);
+	refused(b, sl_bigfrag_add(&w, b, frag4(0x4444, 120, 8, 1, 0)), 0x4444);
+	b = adopted(0x4444, 48, 96, 20, 0);
+	refused(b, sl_bigfrag_add(&w, b, frag4(0x4444, 48, 12, 1, 0)), 0x4444);
 	/* a last fragment that ends before data already held: with a gap
 	 * left, the bytes held would add up to its end */
-	assert_true(sl_bigfrag_add(&w, adopted(0x4444, 48, 200, 48, 1),
-				   frag4(0x4444, 96, 48, 0, 0)) < 0);
+	b = adopted(0x4444, 48, 200, 48, 1);
+	refused(b, sl_bigfrag_add(&w, b, frag4(0x4444, 96, 48, 0, 0)), 0x4444);
 	pool_full();
 }
 
@@ -318,7 +344,6 @@ static void test_adopt_only_its_own(void **state)
 	assert_int_equal(w.death_row.cnt, 3);   /* the first one and 0x6666's two */
 	assert_ptr_equal(w.death_row.row[1], m[0]);
 	assert_ptr_equal(w.death_row.row[2], m[2]);
-	sl_bigfrag_expire(&w, UINT64_MAX);
 	pool_full();
 }
 
@@ -359,7 +384,8 @@ static void test_too_many_pieces(void **state)
 		if (i < SL_BIGFRAG_PIECES)
 			assert_int_equal(rc, 0);
 	}
-	assert_true(rc < 0);
+	assert_int_equal(rc, -EBADMSG);
+	assert_true(b->refused);
 	pool_full();
 }
 
