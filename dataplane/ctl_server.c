@@ -350,6 +350,7 @@ static json_object *lcore_stats_json(const struct sl_lcore_stats *t, uint32_t fl
 	json_object_object_add(o, "reassembly_apart_expired", ju64(t->frag_big_expired));
 	json_object_object_add(o, "reassembly_apart_full", ju64(t->frag_big_full));
 	json_object_object_add(o, "reassembly_refused", ju64(t->frag_big_refused));
+	json_object_object_add(o, "tcp_overlap_conflicts", ju64(t->tcp_overlap_conflicts));
 	json_object_object_add(o, "fastpath_pkts", ju64(t->fastpath));
 	json_object_object_add(o, "bypass_pkts", ju64(t->bypass));
 	json_object_object_add(o, "depth_reached", ju64(t->depth_reached));

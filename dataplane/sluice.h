@@ -231,6 +231,7 @@ struct sl_lcore_stats {
 	 * twice) reassembled by frag_big.c; its slots timed out; none free */
 	uint64_t frag_big_reassembled, frag_big_expired, frag_big_full;
 	uint64_t frag_big_refused;        /* datagrams whose fragments cannot fit together */
+	uint64_t tcp_overlap_conflicts;   /* segments with other bytes than those held: dropped */
 	uint64_t fastpath;                /* packets of cleared flows */
 	uint64_t bypass;                  /* forwarded whole: policy without rules */
 	uint64_t depth_reached;

@@ -1073,6 +1073,13 @@ static int process_tcp(struct pkt_ctx *c)
 		if (rc == -ENOBUFS) {
 			w->st.overload_ooo++;
 			overload_hit(c);
+		} else if (SL_UNLIKELY(rc == -EBADMSG)) {
+			/* other bytes for bytes held out of order: the receiver
+			 * might keep these, which were not inspected; dropped
+			 * whatever `malformed` says (it keeps the first copy) */
+			w->st.tcp_overlap_conflicts++;
+			w->st.drop_malformed++;
+			return V_DROP;
 		}
 	}
 	if ((p->tcp_flags & SL_TCP_ACK) && f->state == SL_FLOW_INSPECT && !verdict_final(c) &&

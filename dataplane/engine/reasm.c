@@ -5,7 +5,9 @@
  * copy). Out-of-order data is copied into fixed-size chunks from a
  * per-lcore pool, kept in a list sorted by sequence number without
  * overlaps; a byte is stored only where no byte was stored or delivered
- * before (first copy wins). When the stream reaches buffered data, the
+ * before (first copy wins), and a segment whose bytes differ from bytes
+ * held is refused whole (-EBADMSG): an inline path cannot know which copy
+ * the receiver keeps. When the stream reaches buffered data, the
  * buffered bytes are delivered and the segment's own bytes fill the holes
  * between chunks, so each byte is delivered exactly once, in order.
  *
@@ -13,6 +15,7 @@
  * bounded by the pool and max_ooo_bytes) or by the segment length.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <string.h>
 
@@ -255,6 +258,30 @@ static int buffer(struct sl_tcp_half *h, struct sl_seg_pool *pool,
 	return 0;
 }
 
+/* Do the segment's bytes [seq, seq + len) agree with every byte already
+ * held out of order? */
+static bool agrees_with_held(const struct sl_tcp_half *h, const struct sl_seg_pool *pool,
+			     uint32_t seq, const uint8_t *data, uint32_t len)
+{
+	uint32_t end = seq + len;
+
+	for (uint32_t i = h->ooo_head; i != SL_SEG_NONE; i = pool->chunk[i].next) {
+		const struct sl_seg_chunk *c = &pool->chunk[i];
+		uint32_t cend = c->seq + c->len;
+		uint32_t from, to;
+
+		if (!sl_seq_lt(c->seq, end))
+			break;          /* sorted: the rest lie beyond */
+		if (sl_seq_leq(cend, seq))
+			continue;
+		from = sl_seq_lt(seq, c->seq) ? c->seq : seq;
+		to = sl_seq_lt(end, cend) ? end : cend;
+		if (memcmp(data + (from - seq), c->data + (from - c->seq), to - from) != 0)
+			return false;
+	}
+	return true;
+}
+
 int sl_tcp_half_segment(struct sl_tcp_half *h, struct sl_seg_pool *pool,
 			uint32_t seq, const uint8_t *data, uint32_t len,
 			uint8_t tcp_flags, uint32_t max_ooo_bytes,
@@ -307,6 +334,10 @@ int sl_tcp_half_segment(struct sl_tcp_half *h, struct sl_seg_pool *pool,
 			return run_result(&r);
 		goto fin;
 	}
+	/* other bytes where bytes are held: the receiver may keep either
+	 * copy, and only the first was inspected */
+	if (!agrees_with_held(h, pool, seq, data, len))
+		return -EBADMSG;
 
 	seg_seq = seq;
 	seg_end = seq + len;

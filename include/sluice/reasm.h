@@ -85,6 +85,11 @@ void sl_tcp_half_syn(struct sl_tcp_half *h, uint32_t isn);
  * what became contiguous, in order, possibly in several calls of fn.
  * RST: sets SL_HALF_RST, its data is ignored. FIN: SL_HALF_FIN once the
  * stream is complete up to it.
+ * A segment whose bytes differ from out-of-order bytes already held
+ * changes nothing and returns -EBADMSG (receivers keep one copy or the
+ * other; the caller should drop it, so that the receiver gets the copy
+ * that was inspected). Data before next_seq is not compared (it is not
+ * kept).
  * Returns the number of bytes delivered, -ENOBUFS when out-of-order data
  * could not be buffered because the pool or max_ooo_bytes was exhausted
  * (the gap before the earliest data held is then skipped as if

@@ -162,6 +162,24 @@ def case_stream_ooo_retransmit():
           {"flows_per_rule": {"5": 1, "6": 1}, "summary": {"dropped_policy": 0}})
 
 
+def case_stream_ooo_conflict():
+    # Out of order "ABCD" is held at 4..7; then the same place with other
+    # bytes "W0RD". A receiver may keep the second copy (Linux replaces an
+    # out-of-order segment that a new one covers), so "EVILW0RD" could
+    # reach it while "EVILABCD" was inspected: the second copy is dropped.
+    c = TcpConv(C, S, 40502, 80).handshake()
+    c.segment(True, 4, "ABCD")
+    c.segment(True, 4, "W0RD")
+    c.segment(True, 0, "EVIL")
+    c.advance(True, 8)
+    c.close()
+    write("stream-ooo-conflict", c.frames,
+          policy("t", [rule(7, "drop", 'payload = [ "EVILW0RD" ];')]),
+          {"flows_per_rule": {"7": 0}, "out_absent": ["W0RD"], "out_contains": ["ABCD"],
+           "summary": {"dropped_policy": 0, "dropped_malformed": 1,
+                       "packets_out": len(c.frames) - 1}})
+
+
 def case_tfo():
     c = TcpConv(C, S, 40600, 80).handshake(syn_data=http_get("tfo.example", "/"))
     c.send(False, http_response("tfo-body")).close()

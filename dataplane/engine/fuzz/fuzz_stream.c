@@ -1,7 +1,9 @@
 /* libFuzzer target: TCP reassembly driven by a byte program (segments at
  * arbitrary offsets with arbitrary flags, ACKs, flushes), checked against
- * a first-copy model, with the in-order stream fed to sl_app_feed and to
+ * a first-copy model (a segment refused for other bytes where bytes are
+ * held counts for nothing), with the in-order stream fed to sl_app_feed and to
  * the TLS record walk (whose runs must cover each delivery exactly). */
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -120,7 +122,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 		case 0:
 		case 1: {
 			const uint8_t *data;
+			uint8_t had[256], was[256];
 			uint32_t j;
+			int rc;
 
 			if (len > n - i)
 				len = (uint32_t)(n - i);
@@ -130,6 +134,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 				len = 0;
 			/* the model: first copy of each position (only bytes
 			 * at or after what was delivered can still change) */
+			for (j = 0; j < len && off + j < SPAN; j++) {
+				had[j] = have[off + j];
+				was[j] = first[off + j];
+			}
 			if (!(op & SL_TCP_RST << 2) && (h.flags & SL_HALF_SEQ_KNOWN) &&
 			    !(h.flags & SL_HALF_CLOSED)) {
 				for (j = 0; j < len && off + j < SPAN; j++) {
@@ -139,9 +147,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 					}
 				}
 			}
-			sl_tcp_half_segment(&h, &pool, isn + 1 + off, data, len,
-					    (uint8_t)((op >> 2) & ~SL_TCP_SYN),
-					    (op & 0x40) ? 300 : 100000, on_data, &s);
+			rc = sl_tcp_half_segment(&h, &pool, isn + 1 + off, data, len,
+						 (uint8_t)((op >> 2) & ~SL_TCP_SYN),
+						 (op & 0x40) ? 300 : 100000, on_data, &s);
+			if (rc == -EBADMSG) {
+				/* other bytes for bytes held: refused whole,
+				 * nothing of it counts */
+				for (j = 0; j < len && off + j < SPAN; j++) {
+					have[off + j] = had[j];
+					first[off + j] = was[j];
+				}
+			}
 			break;
 		}
 		case 2:

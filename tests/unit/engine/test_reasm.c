@@ -1,4 +1,5 @@
-/* Unit tests of TCP reassembly: order, reordering, first copy wins,
+/* Unit tests of TCP reassembly: order, reordering, first copy wins
+ * (other bytes for held bytes refused),
  * sequence wrap, mid-stream pickup, TFO, gaps (ACK, pool exhaustion,
  * flush), consumer stop, release, and a randomised model check. */
 #include <errno.h>
@@ -149,12 +150,15 @@ static void test_first_copy_wins(void **state)
 	assert_memory_equal(s->data, "abcdyz", 6);
 	/* fully old */
 	assert_int_equal(seg(&h, 1, "QQQQQQ", 0, s), 0);
-	/* buffered first: 11..14 "mnop", then an in-order segment covering
-	 * 7..16 with other bytes: the buffered ones win, the holes are
-	 * filled from the new segment */
+	/* buffered first: 11..14 "mnop". A segment with other bytes where
+	 * bytes are held is refused whole (the receiver might keep either
+	 * copy); one that agrees fills the holes around them */
 	assert_int_equal(seg(&h, 11, "mnop", 0, s), 0);
-	assert_int_equal(seg(&h, 13, "OPqr", 0, s), 0); /* 13,14 old; 15,16 new */
-	assert_int_equal(seg(&h, 7, "ghij0123XY", 0, s), 10);
+	assert_int_equal(seg(&h, 13, "OPqr", 0, s), -EBADMSG);   /* 13,14 differ */
+	assert_int_equal(seg(&h, 13, "opqr", 0, s), 0);          /* 15,16 new */
+	assert_int_equal(seg(&h, 7, "ghij0123XY", 0, s), -EBADMSG);
+	assert_int_equal(s->n, 6);                               /* nothing moved */
+	assert_int_equal(seg(&h, 7, "ghijmnopqr", 0, s), 10);
 	assert_int_equal(s->n, 16);
 	assert_memory_equal(s->data, "abcdyzghijmnopqr", 16);
 	assert_int_equal(pool.nfree, NCHUNKS);
@@ -175,7 +179,9 @@ static void test_wraparound(void **state)
 	assert_int_equal(seg(&h, 0x00000004u, "ABCD", 0, s), 0);   /* ooo after wrap */
 	assert_int_equal(seg(&h, 0xfffffffbu, "56789", 0, s), 0);  /* ooo before wrap */
 	assert_int_equal(seg(&h, 0xfffffff6u, "01234", 0, s), 10);
-	assert_int_equal(seg(&h, 0x00000000u, "abcdEFGH", 0, s), 8); /* "abcd" new, "EFGH" old */
+	/* "EFGH" would be other bytes for the held "ABCD" across the wrap */
+	assert_int_equal(seg(&h, 0x00000000u, "abcdEFGH", 0, s), -EBADMSG);
+	assert_int_equal(seg(&h, 0x00000000u, "abcdABCD", 0, s), 8); /* "abcd" new, "ABCD" held */
 	assert_int_equal(s->n, 18);
 	assert_memory_equal(s->data, "0123456789abcdABCD", 18);
 	assert_int_equal(h.next_seq, 0x00000008u);
@@ -442,16 +448,32 @@ static void test_random_model(void **state)
 			}
 			if (start + len > LEN)
 				len = LEN - start;
+			/* bytes not yet delivered that differ from bytes held:
+			 * the segment is refused and changes nothing */
+			{
+				uint32_t nx = h.next_seq - (isn + 1);
+				int conflict = 0;
+
+				for (j = 0; j < len; j++) {
+					seg_buf[j] = (uint8_t)(fill + j * 7);
+					if (start + j >= nx && have[start + j] &&
+					    first[start + j] != seg_buf[j])
+						conflict = 1;
+				}
+				rc = sl_tcp_half_segment(&h, &pool, isn + 1 + start, seg_buf,
+							 len, SL_TCP_ACK, BIG, on_data, s);
+				if (conflict) {
+					assert_int_equal(rc, -EBADMSG);
+					continue;
+				}
+				assert_true(rc >= 0);
+			}
 			for (j = 0; j < len; j++) {
-				seg_buf[j] = (uint8_t)(fill + j * 7);
 				if (!have[start + j]) {
 					have[start + j] = 1;
 					first[start + j] = seg_buf[j];
 				}
 			}
-			rc = sl_tcp_half_segment(&h, &pool, isn + 1 + start, seg_buf,
-						 len, SL_TCP_ACK, BIG, on_data, s);
-			assert_true(rc >= 0);
 		}
 		/* fill every remaining hole in order */
 		for (i = 0; i < LEN; i++) {
@@ -464,7 +486,8 @@ static void test_random_model(void **state)
 			uint8_t fb[500];
 			uint32_t n = LEN - i < 500 ? LEN - i : 500;
 
-			memset(fb, 0xaa, n);
+			/* the bytes held where held (else refused), 0xaa in holes */
+			memcpy(fb, first + i, n);
 			assert_true(sl_tcp_half_segment(&h, &pool, isn + 1 + i, fb, n,
 							SL_TCP_ACK, BIG, on_data, s) >= 0);
 		}
