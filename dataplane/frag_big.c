@@ -102,11 +102,17 @@ static bool same_datagram(const struct sl_bigfrag *b, const struct finfo *fi)
 	       memcmp(b->src, fi->src, n) == 0 && memcmp(b->dst, fi->dst, n) == 0;
 }
 
-static void slot_free(struct sl_worker *w, struct sl_bigfrag *b)
+static void pieces_free(struct sl_bigfrag *b)
 {
 	for (uint16_t i = 0; i < b->n; i++)
 		rte_pktmbuf_free(b->f[i].mb);
 	b->n = 0;
+	b->have = 0;
+}
+
+static void slot_free(struct sl_worker *w, struct sl_bigfrag *b)
+{
+	pieces_free(b);
 	b->start_tsc = 0;
 	b->refused = 0;
 	w->nbig--;
@@ -116,10 +122,7 @@ static void slot_free(struct sl_worker *w, struct sl_bigfrag *b)
  * slot times out, so that every later fragment of it is dropped. */
 static void slot_refuse(struct sl_worker *w, struct sl_bigfrag *b)
 {
-	for (uint16_t i = 0; i < b->n; i++)
-		rte_pktmbuf_free(b->f[i].mb);
-	b->n = 0;
-	b->have = 0;
+	pieces_free(b);
 	b->refused = 1;
 	w->st.frag_big_refused++;
 }
