@@ -71,7 +71,6 @@ struct ctx {
 	json_object *fig;
 	json_object *notes;
 	unsigned failures;
-	double raw_before;          /* raw Hyperscan before the cycles goal's row */
 };
 
 static void note(struct ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -738,7 +737,8 @@ static double raw_now(struct ctx *x, const char *tr, int k)
  * the raw figures on either side, and takes the median of the three
  * ratios; a quick run measures raw Hyperscan once, right after the row.
  * The ratio against figure 1's raw figure is kept (cycles_ratio_fig1). */
-static void cycles_ratio(struct ctx *x, const char *tr, int k, json_object *r)
+static void cycles_ratio(struct ctx *x, const char *tr, int k, json_object *r,
+			 double raw_before)
 {
 	unsigned rounds = x->mode == M_FULL ? 3 : 1;
 	double fig1 = bt_jnum(x->res, "raw_cycles_per_pkt");
@@ -747,7 +747,7 @@ static void cycles_ratio(struct ctx *x, const char *tr, int k, json_object *r)
 	unsigned n = 0;
 	struct bt_stat st;
 
-	raw[0] = x->mode == M_FULL ? x->raw_before : NAN;
+	raw[0] = raw_before;
 	cpp[0] = bt_jnum(r, "cycles_per_pkt.median");
 	if (!isnan(fig1) && fig1 > 0)
 		json_object_object_add(x->res, "cycles_ratio_fig1",
@@ -877,20 +877,21 @@ static void fig_dataplane(struct ctx *x)
 		json_object_array_add(rows, io);
 	for (unsigned i = 0; i < SL_ARRAY_SIZE(all); i++) {
 		int k = all[i];
+		double raw_before = NAN;   /* full run: raw Hyperscan before the cycles row */
 
 		if (x->pol[k] == NULL)
 			continue;
 		if (x->mode != M_FULL && k != BT_POL_NONE && k != BT_POL_DOM100K_LIT1K)
 			continue;
 		if (k == BT_POL_DOM100K_LIT1K && x->mode == M_FULL)
-			x->raw_before = raw_now(x, base, k);
+			raw_before = raw_now(x, base, k);
 		r = dp_run(x, base, k, "sluice", 1);
 		if (r == NULL)
 			continue;
 		if (k == BT_POL_NONE)
 			fwd = r;
 		if (k == BT_POL_DOM100K_LIT1K && x->mode != M_SMOKE)
-			cycles_ratio(x, base, k, r);
+			cycles_ratio(x, base, k, r, raw_before);
 		json_object_array_add(rows, r);
 	}
 	if (fwd && io)
