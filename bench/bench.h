@@ -188,6 +188,7 @@ int bt_child_memory(const struct bt_child_opts *o, json_object *res);
 int bt_child_records(const struct bt_child_opts *o, json_object *res);
 int bt_child_compile(const struct bt_child_opts *o, json_object *res);
 int bt_child_load(const struct bt_child_opts *o, json_object *res);
+int bt_child_vhost_src(const struct bt_child_opts *o, json_object *res);
 
 /* EAL for a child: no PCI, no shared config, lcores as given
  * ("0@1,1@0"), -m mem_mb; hugepages (--in-memory) when bt_huge_free_mb()

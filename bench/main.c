@@ -14,6 +14,7 @@
  * and writes its result as JSON. Figures are medians over several windows
  * or runs, with min and max; ratios are taken within one run. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
@@ -706,6 +707,207 @@ static json_object *run_testpmd(struct ctx *x, unsigned periods)
 	return r;
 }
 
+/* ---- figure 2 over virtio ------------------------------------------------------ */
+
+/* A forwarder in a process of its own on a virtio-user port (server mode,
+ * hairpinned), fed by a vhost-src child on the other end of the socket:
+ * the sluice binary with policy k, or dpdk-testpmd in io mode (k < 0),
+ * the limit of the same devices. Both on 4 KB pages (virtio-user shares
+ * its memory with the vhost end by file descriptor). */
+static json_object *virtio_run(struct ctx *x, const char *tr, int k)
+{
+	char sock[512], cfg[512], ctl[512], vdev[700], prefix[32], lc[32], log[512];
+	char dir[4096], sluice[4200], sluice_ctl[4200], mc[16], cmd[9000];
+	unsigned mcpu = 0, wcpu = 1;
+	struct av a = { .n = 0 };
+	json_object *r = NULL;
+	pid_t pid;
+	double until;
+	int st;
+
+	if (x->cpus)
+		sscanf(x->cpus, "%u,%u", &mcpu, &wcpu);
+	snprintf(dir, sizeof(dir), "%s", x->self);
+	*strrchr(dir, '/') = '\0';
+	snprintf(sluice, sizeof(sluice), "%s/../dataplane/sluice", dir);
+	snprintf(sluice_ctl, sizeof(sluice_ctl), "%s/../ctl/sluice-ctl", dir);
+	if (k < 0 && access(x->testpmd, X_OK) != 0) {
+		char *w;
+
+		snprintf(cmd, sizeof(cmd), "command -v %s 2>/dev/null", x->testpmd);
+		w = read_cmd(cmd);
+		if (w[0] == '\0') {
+			free(w);
+			return NULL;
+		}
+		free(w);
+	}
+	if (k >= 0 && access(sluice, X_OK) != 0) {
+		fprintf(stderr, "sluice-bench: %s not found: no virtio rows\n", sluice);
+		return NULL;
+	}
+	snprintf(sock, sizeof(sock), "%s/virtio.sock", x->workdir);
+	snprintf(ctl, sizeof(ctl), "%s/virtio-ctl.sock", x->workdir);
+	snprintf(cfg, sizeof(cfg), "%s/virtio.cfg", x->workdir);
+	snprintf(log, sizeof(log), "%s/virtio-forwarder.log", x->workdir);
+	snprintf(vdev, sizeof(vdev), "net_virtio_user0,path=%s,server=1,queues=1", sock);
+	snprintf(prefix, sizeof(prefix), "slbv%d", (int)getpid());
+	snprintf(lc, sizeof(lc), "0@%u,1@%u", mcpu, wcpu);
+	snprintf(mc, sizeof(mc), "%u", mcpu);
+	unlink(sock);
+	unlink(ctl);
+	if (k >= 0) {
+		FILE *f = fopen(cfg, "w");
+
+		if (f == NULL)
+			return NULL;
+		/* as the ring rows: every payload byte scanned, no shedding */
+		fprintf(f, "policy = \"%s\";\nports = ( [0] );\ncontrol = { socket = \"%s\"; };\n"
+			"encrypted = \"scan\";\nidle_sleep_us = 0;\n"
+			"limits = { flows = 65536; rx_backlog = 0; };\n",
+			policy_for_child(x, k), ctl);
+		fclose(f);
+	}
+	pid = fork();
+	if (pid < 0)
+		return NULL;
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (x->mode != M_SMOKE && setsid() >= 0)
+			bt_boost();
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (k >= 0) {
+			char *av[] = { sluice, "--lcores", lc, "--no-huge", "--no-pci", "--no-shconf",
+				       "-m", "1024", "--file-prefix", prefix,
+				       "--log-level=*:error", "--vdev", vdev, "--", "--config", cfg,
+				       NULL };
+
+			execv(sluice, av);
+		} else {
+			char *av[] = { (char *)x->testpmd, "--lcores", lc, "--no-huge", "--no-pci",
+				       "--no-shconf", "-m", "512", "--file-prefix", prefix,
+				       "--log-level=*:error", "--vdev", vdev, "--",
+				       "--forward-mode=io", "--port-topology=loop", "--nb-cores=1",
+				       "--burst=32", "--stats-period", "1",
+				       "--total-num-mbufs=8192", NULL };
+
+			execvp(x->testpmd, av);
+		}
+		_exit(127);
+	}
+	running_child = pid;
+	/* the virtio-user port listens (server=1) once the forwarder is up */
+	until = bt_now() + 30;
+	while (access(sock, F_OK) != 0 && bt_now() < until && waitpid(pid, &st, WNOHANG) == 0)
+		usleep(20000);
+	if (access(sock, F_OK) != 0) {
+		fprintf(stderr, "sluice-bench: the virtio forwarder did not start (see %s)\n", log);
+		goto out;
+	}
+	av_traffic(x, &a, tr);
+	av_add(&a, "--policy");   /* the vhost child's socket */
+	av_add(&a, sock);
+	av_add(&a, "--cpus");
+	av_add(&a, mc);
+	add_common_dp_args(x, &a, x->mode == M_FULL ? 5 : 2, x->mode == M_FULL ? 1.0 : 0.3);
+	if (x->mode != M_FULL) {
+		av_add(&a, "--warmup");
+		av_add(&a, "0.3");
+	}
+	r = run_child(x, "vhost-src", &a, 300);
+	if (r == NULL)
+		goto out;
+	running_child = pid;
+	if (k >= 0) {
+		json_object *s;
+
+		snprintf(cmd, sizeof(cmd), "'%s' --socket '%s' --json stats 2>/dev/null", sluice_ctl,
+			 ctl);
+		FILE *p = popen(cmd, "r");
+		char *buf = NULL;
+		size_t len = 0;
+
+		if (p) {
+			char chunk[4096];
+			size_t n;
+
+			while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0) {
+				char *nb = realloc(buf, len + n + 1);
+
+				if (nb == NULL)
+					break;
+				buf = nb;
+				memcpy(buf + len, chunk, n);
+				len += n;
+			}
+			pclose(p);
+		}
+		if (buf) {
+			buf[len] = '\0';
+			s = json_tokener_parse(buf);
+			free(buf);
+			if (s) {
+				json_object_object_add(r, "cycles_per_pkt", json_object_new_double(
+					bt_jnum(s, "total.cycles_per_pkt")));
+				json_object_object_add(r, "sluice_rx_pkts", json_object_new_double(
+					bt_jnum(s, "total.rx_pkts")));
+				json_object_object_add(r, "sluice_tx_fail", json_object_new_double(
+					bt_jnum(s, "total.tx_fail")));
+				json_object_object_add(r, "sluice_dropped_policy", json_object_new_double(
+					bt_jnum(s, "total.dropped_policy")));
+				json_object_object_add(r, "sluice_shed", json_object_new_double(
+					bt_jnum(s, "total.overload.rx_backlog")));
+				json_object_put(s);
+			}
+		}
+	}
+	json_object_object_add(r, "policy", json_object_new_string(k >= 0 ? bt_policy_name(k) : "-"));
+	json_object_object_add(r, "traffic_spec", json_object_new_string(tr));
+	json_object_object_add(r, "row_mode", json_object_new_string(k >= 0 ? "sluice" : "testpmd"));
+	json_object_object_add(r, "command", json_object_new_string(k >= 0 ?
+		"sluice --no-huge --vdev net_virtio_user0,path=SOCK,server=1 (ports = ([0]))" :
+		"dpdk-testpmd --no-huge --vdev net_virtio_user0,path=SOCK,server=1 -- "
+		"--forward-mode=io --port-topology=loop"));
+	fprintf(stderr, "sluice-bench: [dataplane, virtio] %s %s: %.2f Mpps",
+		tr, k >= 0 ? bt_policy_name(k) : "dpdk-testpmd io", bt_jnum(r, "mpps.median"));
+	if (k >= 0)
+		fprintf(stderr, ", %.0f cycles/pkt", bt_jnum(r, "cycles_per_pkt"));
+	fprintf(stderr, "\n");
+out:
+	kill(pid, SIGINT);
+	until = bt_now() + 10;
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		if (bt_now() > until) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			break;
+		}
+		usleep(20000);
+	}
+	running_child = 0;
+	if (k >= 0 && r && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
+		note(x, "virtio row: sluice did not stop cleanly (see %s)", log);
+	return r;
+}
+
+static void fig_virtio(struct ctx *x)
+{
+	static const int pol[] = { -1, BT_POL_NONE, BT_POL_DOM100K_LIT1K };
+	json_object *rows = json_object_new_array();
+
+	for (size_t i = 0; i < sizeof(pol) / sizeof(pol[0]); i++) {
+		json_object *r = virtio_run(x, "imix/10000", pol[i]);
+
+		if (r)
+			json_object_array_add(rows, r);
+	}
+	json_object_object_add(x->fig, "virtio", rows);
+}
+
 /* Raw Hyperscan's cycles per packet on traffic tr with policy k, measured
  * now (a matcher child with --io: raw passes only); NAN if it failed. */
 static double raw_now(struct ctx *x, const char *tr, int k)
@@ -1079,7 +1281,7 @@ static void usage(FILE *f)
 		"                    [--no-hugepages] [--keep] [-v]\n"
 		"       sluice-bench --table RESULTS.json\n"
 		"\n"
-		"Figures: matcher, dataplane, scaling, policy, reload, memory, records.\n"
+		"Figures: matcher, dataplane, virtio, scaling, policy, reload, memory, records.\n"
 		"Without --quick/--smoke: the full set; the results JSON goes to --results\n"
 		"(default: bench/results of the source tree) and the table to stdout.\n"
 		"--quick --json: a reduced set in under a minute, one JSON object on stdout.\n"
@@ -1167,6 +1369,8 @@ static int child_main(int argc, char **argv)
 		rc = bt_child_compile(&o, res);
 	else if (strcmp(o.kind, "load") == 0)
 		rc = bt_child_load(&o, res);
+	else if (strcmp(o.kind, "vhost-src") == 0)
+		rc = bt_child_vhost_src(&o, res);
 	else
 		return 2;
 	if (rc < 0) {
@@ -1335,6 +1539,8 @@ int main(int argc, char **argv)
 		fig_matcher(&x);
 	if (want(&x, "dataplane"))
 		fig_dataplane(&x);
+	if (want(&x, "virtio") && x.mode != M_QUICK)
+		fig_virtio(&x);
 	if (want(&x, "scaling") && x.mode == M_FULL)
 		fig_scaling(&x);
 	if (want(&x, "reload"))

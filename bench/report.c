@@ -282,6 +282,30 @@ static void dataplane(json_object *r, FILE *f)
 	fprintf(f, "; median %s.\n\n", fnum(bt_jnum(r, "forward_ratio"), 2));
 }
 
+static void virtio(json_object *r, FILE *f)
+{
+	json_object *a = jget(r, "figures.virtio");
+
+	if (arr_len(a) == 0)
+		return;
+	fprintf(f, "**2. Dataplane over virtio** (1 worker lcore; the forwarder on a virtio-user "
+		"port, hairpinned, in a process of its own; the traffic from a vhost-user port in "
+		"another, as between a guest and its host: every frame copied across twice; 4 KB "
+		"pages; Mpps: frames back at the source per window, median, min-max)\n\n"
+		"| traffic | policy | forwarder | Mpps | Gbit/s | cycles/pkt (forwarder) |\n"
+		"|---|---|---|---|---|---|\n");
+	for (size_t i = 0; i < arr_len(a); i++) {
+		json_object *x = json_object_array_get_idx(a, i);
+		bool tp = strcmp(bt_jstr(x, "row_mode"), "testpmd") == 0;
+
+		fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", traffic_label(x),
+			bt_jstr(x, "policy"), tp ? "dpdk-testpmd io (the limit)" : "sluice",
+			fstat(x, "mpps", 2, 1), fnum(bt_jnum(x, "gbps"), 2),
+			tp ? "-" : fnum(bt_jnum(x, "cycles_per_pkt"), 0));
+	}
+	fprintf(f, "\n");
+}
+
 static void scaling(json_object *r, FILE *f)
 {
 	json_object *a = jget(r, "figures.scaling");
@@ -445,6 +469,7 @@ void bt_report_tables(json_object *r, FILE *f)
 	goals(r, f);
 	matcher(r, f);
 	dataplane(r, f);
+	virtio(r, f);
 	scaling(r, f);
 	policy(r, f);
 	memory(r, f);

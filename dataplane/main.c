@@ -649,17 +649,19 @@ int main(int argc, char **argv)
 	ret = 0;
 out:
 	sl_ctl_close();
+	/* the evidence is closed before any device is torn down: a driver
+	 * that fails on the way out cannot cost the last records */
+	if (sl_records_close(sl_dp.records) < 0) {
+		fprintf(stderr, "sluice: records: final write failed\n");
+		ret = 1;
+	}
+	sl_dp.records = NULL;
 	for (unsigned i = 0; i < sl_dp.cfg.nports; i++) {
 		if (rte_eth_dev_is_valid_port(sl_dp.cfg.port[i])) {
 			rte_eth_dev_stop(sl_dp.cfg.port[i]);
 			rte_eth_dev_close(sl_dp.cfg.port[i]);
 		}
 	}
-	if (sl_records_close(sl_dp.records) < 0) {
-		fprintf(stderr, "sluice: records: final write failed\n");
-		ret = 1;
-	}
-	sl_dp.records = NULL;
 	/* flows' stream state lives in the worker pools, freed with them */
 	sl_snapshot_retired_free();
 	sl_snapshot_free(sl_dp.snap);

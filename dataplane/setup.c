@@ -59,6 +59,12 @@ int sl_port_init(uint16_t port)
 		conf.rx_adv_conf.rss_conf.rss_key_len = sizeof(sym_rss_key);
 		conf.rx_adv_conf.rss_conf.rss_hf = RTE_ETH_RSS_IP & info.flow_type_rss_offloads;
 	}
+	/* link changes by interrupt where the device has them (as testpmd
+	 * does). virtio-user in server mode needs it: without it, a peer
+	 * that goes away leaves a closed fd among the EAL's interrupt
+	 * sources, and stopping the port then panics the interrupt thread. */
+	if (info.dev_flags != NULL && (*info.dev_flags & RTE_ETH_DEV_INTR_LSC))
+		conf.intr_conf.lsc = 1;
 	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
 	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)

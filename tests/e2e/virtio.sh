@@ -59,8 +59,15 @@ poll 30 back_all || true
 echo stop >&3
 echo quit >&3
 poll 30 bash -c "! kill -0 $(echo $PIDS | awk '{print $2}') 2>/dev/null"
+# the vhost end is gone: sluice must still run, and stop cleanly
+sleep 0.5
+kill -0 $SPID 2>/dev/null || { echo "FAIL: sluice died when its vhost peer went away"; cat "$T/sluice.log"; KEEP=1; exit 1; }
 kill -INT $SPID
-poll 20 bash -c "! kill -0 $SPID 2>/dev/null"
+wait $SPID
+src=$?
+[ $src = 0 ] || { echo "FAIL: sluice exited with $src on SIGINT after its vhost peer had gone"; grep -v '^ *[0-9]*: ' "$T/sluice.log" | tail -5; KEEP=1; exit 1; }
+grep -q "sluice: stopped" "$T/sluice.log" || { echo "FAIL: sluice did not report a clean stop"; KEEP=1; exit 1; }
+echo "ok   sluice outlived its vhost peer and stopped cleanly (exit 0)"
 # the same capture through offline mode
 "$SLUICE" --pcap "$SRC/samples/demo.pcap" --out "$T/offline.pcap" --policy "$SRC/samples/policy.cfg" \
 	--json >/dev/null 2>&1 || { echo "FAIL: offline run"; exit 1; }
