@@ -399,6 +399,40 @@ static void match_field(struct sl_snapshot *s, struct sl_worker *w,
 	}
 }
 
+/* A DNS name is judged per query, whether it is blocked or allowed: an
+ * allowed name clears its own query, not the packet or the flow (a
+ * resolver's socket or connection), or any name asked after it on the same
+ * 5-tuple, or later in the same segment, would pass unjudged. Counted as
+ * an allow verdict here, since the packet's verdict does not carry it.
+ * hs holds the active policy's hits for fl; the candidate is judged alike. */
+static void dns_hits(struct pkt_ctx *c, const struct sl_app_field *fl, struct sl_hitset *hs,
+		     const struct sl_addr *org)
+{
+	uint8_t v0 = c->verdict, f0 = c->vfield;
+	int32_t r0 = c->vrule;
+	bool h0 = c->http_hit;
+
+	handle_hits(c, hs, org, fl->value, fl->len, 0, 0);
+	if (c->verdict == SL_ACT_ALLOW && c->vrule != r0) {
+		c->w->st.act[SL_ACT_ALLOW]++;
+		c->verdict = v0;
+		c->vrule = r0;
+		c->vfield = f0;
+		c->http_hit = h0;
+	}
+	if (cand_open(c)) {
+		uint8_t cv0 = c->cverdict;
+		int32_t cr0 = c->cvrule;
+
+		match_field(c->cs, c->w, fl, hs);
+		cand_hits(c, hs, org);
+		if (c->cverdict == SL_ACT_ALLOW && c->cvrule != cr0) {
+			c->cverdict = cv0;
+			c->cvrule = cr0;
+		}
+	}
+}
+
 static int on_field(void *ctx, const struct sl_app_field *fl)
 {
 	struct pkt_ctx *c = ctx;
@@ -422,6 +456,10 @@ static int on_field(void *ctx, const struct sl_app_field *fl)
 		if (vlen >= sizeof(url))
 			vlen = sizeof(url) - 1;
 		val = url;
+	}
+	if (fl->field == SL_FIELD_DNS) {
+		dns_hits(c, fl, &hs, &org);
+		return verdict_final(c);
 	}
 	handle_hits(c, &hs, &org, val, vlen, 0, 0);
 	if (cand_open(c)) {
@@ -1020,11 +1058,7 @@ static int process_udp(struct pkt_ctx *c)
 			};
 
 			match_field(s, c->w, &fl, &hs);
-			handle_hits(c, &hs, &org, q.name, q.name_len, 0, 0);
-			if (cand_open(c)) {
-				match_field(c->cs, c->w, &fl, &hs);
-				cand_hits(c, &hs, &org);
-			}
+			dns_hits(c, &fl, &hs, &org);
 		}
 	}
 	if (p->payload_len && !verdict_final(c) && !(f->depth_done & (1u << d))) {

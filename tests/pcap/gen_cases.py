@@ -124,6 +124,29 @@ def case_dns_tcp():
           {"flows_per_rule": {"1": 1}, "summary": {"injected": 2}})
 
 
+def case_dns_allow_per_query():
+    """An allowed name clears that query, not the socket: a later query on
+    the same 5-tuple (UDP) or connection (TCP) is still judged."""
+    R = "198.51.100.53"
+    fr = [dns_query(C, R, 50010, "www.allowed.test", qid=0x0201, t=0.1),
+          dns_answer(C, R, 50010, "www.allowed.test", "198.51.100.20", qid=0x0201, t=0.2),
+          dns_query(C, R, 50010, "dl.malware.test", qid=0x0202, t=0.3),
+          dns_answer(C, R, 50010, "dl.malware.test", "198.51.100.99", qid=0x0202, t=0.4)]
+    c = TcpConv(C, R, 40310, 53, t0=1.0).handshake()
+    c.send(True, dns_tcp_message("www.allowed.test")).send(False, b"\x00\x02\x00\x00")
+    c.send(True, dns_tcp_message("evil.malware.test")).close()
+    write("dns-allow-per-query", fr + c.frames,
+          policy("t", [rule(1, "reset", 'domain = [ ".malware.test" ];'),
+                       rule(2, "allow", 'domain = [ ".allowed.test" ];')]),
+          {"flows_per_rule": {"1": 2, "2": 2},
+           # UDP: the second query and its answer; TCP: reset, so the
+           # second query's segment and the rest of the connection
+           "summary": {"dropped_policy": 7, "injected": 3},
+           "out_frames": [{"contains": "www\x07allowed", "count": 3},
+                          {"contains": "dl\x07malware", "count": 1},
+                          {"contains": "evil\x07malware", "count": 1}]})
+
+
 def case_payload_drop_both_ways():
     c = TcpConv(C, S, 40400, 80).handshake()
     c.send(True, http_get("files.example", "/eicar"))
