@@ -397,6 +397,15 @@ int cmd_online(int argc, char **argv)
 		json_object_put(opts);
 		return 2;
 	}
+	/* a policy path is read by the dataplane, from its own working
+	 * directory: name the file the caller means */
+	if ((cmd == SL_CTL_RELOAD || cmd == SL_CTL_SHADOW) && optind < argc &&
+	    argv[optind][0] != '/' && strcmp(argv[optind], "off") != 0) {
+		char *abs = realpath(argv[optind], NULL);
+
+		if (abs != NULL)
+			argv[optind] = abs;   /* lives until exit */
+	}
 	fd = connect_dp();
 	if (fd < 0) {
 		json_object_put(opts);

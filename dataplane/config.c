@@ -231,8 +231,13 @@ static void parse_group(struct cfg_ctx *x, struct sl_config *c, const config_set
 					c->segment_bytes = v << 20;
 			} else if (strcmp(k, "segment_seconds") == 0)
 				get_u32(x, s, 1, 86400 * 31, &c->segment_seconds);
-			else if (strcmp(k, "retention_days") == 0)
+			else if (strcmp(k, "retention_days") == 0) {
 				get_u32(x, s, 1, 36500, &c->retention_days);
+				if (c->retention_days < 180)   /* allowed: the operator's call */
+					fprintf(stderr, "%s:%d: warning: retention_days %u is less "
+						"than the six months of CSL Art. 21\n", x->file,
+						config_setting_source_line(s), c->retention_days);
+			}
 			else if (strcmp(k, "capture") == 0)
 				get_bool(x, s, &c->capture);
 			else if (strcmp(k, "pseudonym_key_file") == 0)
@@ -397,10 +402,6 @@ int sl_config_load(struct sl_config *c, const char *path)
 			parse_group(&x, c, s);
 		else
 			cerr(&x, s, "unknown key '%s'", k);
-	}
-	if (x.errors == 0 && c->policy == NULL) {
-		fprintf(stderr, "%s: 'policy' is required\n", path);
-		x.errors++;
 	}
 	config_destroy(&cf);
 	if (x.errors)

@@ -555,6 +555,12 @@ int main(int argc, char **argv)
 		free(sl_dp.cfg.policy);
 		sl_dp.cfg.policy = strdup(o.policy);
 	}
+	if (sl_dp.cfg.policy == NULL) {
+		/* a config without one needs --policy */
+		fprintf(stderr, "%s: 'policy' is required (in the config or as --policy)\n",
+			o.config);
+		goto out_eal;
+	}
 	if (o.records) {
 		free(sl_dp.cfg.records_dir);
 		sl_dp.cfg.records_dir = strdup(o.records);

@@ -39,4 +39,13 @@ EOF2
 "$SLUICE" --pcap "$SRC/samples/demo.pcap" --out "$T/o.pcap" --config "$T/good.cfg" --json >"$T/out" 2>&1 \
 	&& grep -q '"packets_in":107' "$T/out" && echo "ok   every setting accepted" || { echo "FAIL good config: $(cat "$T/out")"; fail=1; }
 [ -d "$T/rec" ] && echo "ok   relative records dir resolved against the config" || { echo "FAIL records dir"; fail=1; }
+# the policy from --policy when the config has none; neither: an error
+printf 'overload = "closed";\n' > "$T/nopol.cfg"
+"$SLUICE" --pcap "$SRC/samples/demo.pcap" --out "$T/o.pcap" --config "$T/nopol.cfg" \
+	--policy "$SRC/samples/policy.cfg" --json >"$T/out" 2>&1 \
+	&& grep -q '"packets_in":107' "$T/out" && echo "ok   --policy with a config without one" || { echo "FAIL --policy + config: $(cat "$T/out")"; fail=1; }
+out=$("$SLUICE" --pcap "$SRC/samples/demo.pcap" --out "$T/o.pcap" --config "$T/nopol.cfg" 2>&1)
+rc=$?
+echo "$out" | grep -qF "nopol.cfg: 'policy' is required" && [ $rc = 1 ] \
+	&& echo "ok   no policy anywhere: an error, exit 1" || { echo "FAIL no policy ($rc): $out"; fail=1; }
 exit $fail

@@ -110,6 +110,11 @@ def main():
         subprocess.run([CTL, "compile", pol_b, "-o", art], check=True, capture_output=True)
         r = ctl_json("reload", art)
         check(r["policy"]["revision"] == "2026-11-23.2", "reload from a compiled artefact")
+        # a relative path names the caller's file, not one beside the dataplane
+        p = subprocess.run([CTL, "--socket", SOCK, "--json", "reload", "b.art"], cwd=T,
+                           capture_output=True, text=True, timeout=120)
+        check(p.returncode == 0 and json.loads(p.stdout)["policy"]["revision"] == "2026-11-23.2",
+              "reload with a path relative to the caller's directory")
 
         # bad policy: errors with FILE:LINE, nothing changes
         p = ctl("reload", bad)
