@@ -608,11 +608,26 @@ static json_object *dp_run(struct ctx *x, const char *tr, int k, const char *mod
 	return r;
 }
 
+/* --testpmd names an executable, or one on PATH */
+static bool have_testpmd(const struct ctx *x)
+{
+	char cmd[2048], *w;
+	bool ok;
+
+	if (access(x->testpmd, X_OK) == 0)
+		return true;
+	snprintf(cmd, sizeof(cmd), "command -v %s 2>/dev/null", x->testpmd);
+	w = read_cmd(cmd);
+	ok = w[0] != '\0';
+	free(w);
+	return ok;
+}
+
 /* dpdk-testpmd in io mode on two loopback net_ring ports, 32 frames per
  * port circulating (--tx-first): Rx-pps of both ports, per stats period. */
 static json_object *run_testpmd(struct ctx *x, unsigned periods)
 {
-	char cmd[2048], line[512];
+	char line[512];
 	unsigned mcpu = 0, wcpu = 1;
 	double v[64];
 	unsigned nv = 0, block = 0;
@@ -627,17 +642,8 @@ static json_object *run_testpmd(struct ctx *x, unsigned periods)
 
 	if (x->cpus)
 		sscanf(x->cpus, "%u,%u", &mcpu, &wcpu);
-	if (access(x->testpmd, X_OK) != 0) {
-		char *w;
-
-		snprintf(cmd, sizeof(cmd), "command -v %s 2>/dev/null", x->testpmd);
-		w = read_cmd(cmd);
-		if (w[0] == '\0') {
-			free(w);
-			return NULL;
-		}
-		free(w);
-	}
+	if (!have_testpmd(x))
+		return NULL;
 	huge = bt_huge_fits(512);   /* testpmd's -m 512 */
 	if (pipe(fds) < 0)
 		return NULL;
@@ -731,17 +737,8 @@ static json_object *virtio_run(struct ctx *x, const char *tr, int k)
 	*strrchr(dir, '/') = '\0';
 	snprintf(sluice, sizeof(sluice), "%s/../dataplane/sluice", dir);
 	snprintf(sluice_ctl, sizeof(sluice_ctl), "%s/../ctl/sluice-ctl", dir);
-	if (k < 0 && access(x->testpmd, X_OK) != 0) {
-		char *w;
-
-		snprintf(cmd, sizeof(cmd), "command -v %s 2>/dev/null", x->testpmd);
-		w = read_cmd(cmd);
-		if (w[0] == '\0') {
-			free(w);
-			return NULL;
-		}
-		free(w);
-	}
+	if (k < 0 && !have_testpmd(x))
+		return NULL;
 	if (k >= 0 && access(sluice, X_OK) != 0) {
 		fprintf(stderr, "sluice-bench: %s not found: no virtio rows\n", sluice);
 		return NULL;
