@@ -59,8 +59,8 @@ poll 30 back_all || true
 echo stop >&3
 echo quit >&3
 poll 30 bash -c "! kill -0 $(echo $PIDS | awk '{print $2}') 2>/dev/null"
-# the vhost end is gone: sluice must still run, and stop cleanly
-sleep 0.5
+# the vhost end is gone: sluice must see it, still run, and stop cleanly
+poll 10 grep -q "link down" "$T/sluice.log" || { echo "FAIL: sluice did not see its vhost peer go"; KEEP=1; exit 1; }
 kill -0 $SPID 2>/dev/null || { echo "FAIL: sluice died when its vhost peer went away"; cat "$T/sluice.log"; KEEP=1; exit 1; }
 kill -INT $SPID
 wait $SPID
