@@ -888,6 +888,12 @@ out:
 	running_child = 0;
 	if (k >= 0 && r && (!WIFEXITED(st) || WEXITSTATUS(st) != 0))
 		note(x, "virtio row: sluice did not stop cleanly (see %s)", log);
+	/* EAL's runtime directory of the forwarder (root: /var/run/dpdk) */
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s/dpdk/%s'",
+		 geteuid() == 0 ? "/var/run" : (getenv("XDG_RUNTIME_DIR") ?: "/tmp"), prefix);
+	if (system(cmd) != 0)
+		fprintf(stderr, "sluice-bench: could not remove the runtime directory of %s\n",
+			prefix);
 	return r;
 }
 
