@@ -820,47 +820,28 @@ static json_object *virtio_run(struct ctx *x, const char *tr, int k)
 		goto out;
 	running_child = pid;
 	if (k >= 0) {
-		json_object *s;
+		/* the forwarder's own counters, as an operator reads them */
+		static const char *const keep[][2] = {
+			{ "cycles_per_pkt", "total.cycles_per_pkt" },
+			{ "sluice_rx_pkts", "total.rx_pkts" },
+			{ "sluice_tx_fail", "total.tx_fail" },
+			{ "sluice_dropped_policy", "total.dropped_policy" },
+			{ "sluice_shed", "total.overload.rx_backlog" },
+		};
+		json_object *s = NULL;
+		FILE *p;
 
 		snprintf(cmd, sizeof(cmd), "'%s' --socket '%s' --json stats 2>/dev/null", sluice_ctl,
 			 ctl);
-		FILE *p = popen(cmd, "r");
-		char *buf = NULL;
-		size_t len = 0;
-
+		p = popen(cmd, "r");
 		if (p) {
-			char chunk[4096];
-			size_t n;
-
-			while ((n = fread(chunk, 1, sizeof(chunk), p)) > 0) {
-				char *nb = realloc(buf, len + n + 1);
-
-				if (nb == NULL)
-					break;
-				buf = nb;
-				memcpy(buf + len, chunk, n);
-				len += n;
-			}
+			s = json_object_from_fd(fileno(p));
 			pclose(p);
 		}
-		if (buf) {
-			buf[len] = '\0';
-			s = json_tokener_parse(buf);
-			free(buf);
-			if (s) {
-				json_object_object_add(r, "cycles_per_pkt", json_object_new_double(
-					bt_jnum(s, "total.cycles_per_pkt")));
-				json_object_object_add(r, "sluice_rx_pkts", json_object_new_double(
-					bt_jnum(s, "total.rx_pkts")));
-				json_object_object_add(r, "sluice_tx_fail", json_object_new_double(
-					bt_jnum(s, "total.tx_fail")));
-				json_object_object_add(r, "sluice_dropped_policy", json_object_new_double(
-					bt_jnum(s, "total.dropped_policy")));
-				json_object_object_add(r, "sluice_shed", json_object_new_double(
-					bt_jnum(s, "total.overload.rx_backlog")));
-				json_object_put(s);
-			}
-		}
+		for (size_t i = 0; s && i < sizeof(keep) / sizeof(keep[0]); i++)
+			json_object_object_add(r, keep[i][0],
+					       json_object_new_double(bt_jnum(s, keep[i][1])));
+		json_object_put(s);
 	}
 	json_object_object_add(r, "policy", json_object_new_string(k >= 0 ? bt_policy_name(k) : "-"));
 	json_object_object_add(r, "traffic_spec", json_object_new_string(tr));
